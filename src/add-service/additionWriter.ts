@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { SumStreamError } from '../shared/errors.js';
+import { additionEventPayload } from '../shared/events/additionEventPayload.js';
+import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../shared/vocabulary.js';
+import type { AddCommand } from './validateAddRequest.js';
+
+export interface RecordedAddition {
+  /** Event id of the addition (new, or the original one on a replay). */
+  id: string;
+  sum: bigint;
+  /** True when an earlier request with the same idempotency key is being answered again. */
+  replayed: boolean;
+}
+
+export interface AdditionWriterOptions {
+  /** Most additions written by one transaction. Default 256. */
+  maxBatchSize?: number;
+  /** Transactions in flight at once (keep below the pool size). Default 4. */
+  maxConcurrentFlushes?: number;
+  /** Called with each flushed batch's size and transaction seconds. */
+  onFlush?: (size: number, seconds: number) => void;
+}
+
+interface Pending {
+  command: AddCommand;
+  id: string;
+  acceptedAt: Date;
+  resolve: (result: RecordedAddition) => void;
+  reject: (error: unknown) => void;
+}
+
+// One statement, so one implicit transaction: the ledger rows and their outbox rows commit
+// together or not at all. Rows whose idempotency key already exists are skipped by both.
+const INSERT_BATCH = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[], $7::jsonb[])
+    AS t(id, a, b, result, idempotency_key, accepted_at, payload)
+), inserted AS (
+  INSERT INTO additions (id, a, b, result, idempotency_key, accepted_at)
+  SELECT id, a, b, result, idempotency_key, accepted_at FROM input
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id
+)
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+SELECT input.id, '${ADDITION_AGGREGATE_TYPE}', input.id::text, '${ADDITION_EVENT_TYPE}', input.payload
+FROM input JOIN inserted USING (id)
+RETURNING id`;
+
+const SELECT_BY_KEYS = 'SELECT id, a, b, result, idempotency_key FROM additions WHERE idempotency_key = ANY($1::text[])';
+
+/**
+ * Writes additions with group commit: requests that arrive while a transaction is in flight
+ * are coalesced into the next one (up to `maxBatchSize`), so durable throughput grows with
+ * concurrency instead of paying one commit per call.
+ */
+export class AdditionWriter {
+  private readonly queue: Pending[] = [];
+  private flushing = 0;
+  private readonly maxBatchSize: number;
+  private readonly maxConcurrentFlushes: number;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: AdditionWriterOptions = {},
+  ) {
+    this.maxBatchSize = options.maxBatchSize ?? 256;
+    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 4;
+  }
+
+  write(command: AddCommand): Promise<RecordedAddition> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, id: randomUUID(), acceptedAt: new Date(), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once every queued and in-flight write has settled. */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private pump(): void {
+    while (this.flushing < this.maxConcurrentFlushes && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.flushing++;
+      void this.flush(batch).finally(() => {
+        this.flushing--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Takes up to maxBatchSize requests, never two with the same idempotency key. */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const keys = new Set<string>();
+    for (let i = 0; i < this.queue.length && batch.length < this.maxBatchSize; ) {
+      const item = this.queue[i]!;
+      const key = item.command.idempotencyKey;
+      if (key !== undefined && keys.has(key)) {
+        i++;
+        continue;
+      }
+      if (key !== undefined) keys.add(key);
+      batch.push(item);
+      this.queue.splice(i, 1);
+    }
+    return batch;
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    const started = process.hrtime.bigint();
+    try {
+      const payloads = batch.map((p) =>
+        JSON.stringify(additionEventPayload({ id: p.id, a: p.command.a, b: p.command.b, result: p.command.sum, acceptedAt: p.acceptedAt })),
+      );
+      const inserted = await this.pool.query<{ id: string }>(INSERT_BATCH, [
+        batch.map((p) => p.id),
+        batch.map((p) => p.command.a.toString()),
+        batch.map((p) => p.command.b.toString()),
+        batch.map((p) => p.command.sum.toString()),
+        batch.map((p) => p.command.idempotencyKey ?? null),
+        batch.map((p) => p.acceptedAt.toISOString()),
+        payloads,
+      ]);
+      this.options.onFlush?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+      const insertedIds = new Set(inserted.rows.map((r) => r.id));
+      const replays = batch.filter((p) => !insertedIds.has(p.id));
+      for (const p of batch) if (insertedIds.has(p.id)) p.resolve({ id: p.id, sum: p.command.sum, replayed: false });
+      if (replays.length > 0) await this.answerReplays(replays);
+    } catch (cause) {
+      const error = new SumStreamError('unavailable', `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`, { cause });
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  private async answerReplays(replays: Pending[]): Promise<void> {
+    const { rows } = await this.pool.query<{ id: string; a: string; b: string; result: string; idempotency_key: string }>(SELECT_BY_KEYS, [
+      replays.map((p) => p.command.idempotencyKey),
+    ]);
+    const byKey = new Map(rows.map((r) => [r.idempotency_key, r]));
+    for (const p of replays) {
+      const row = byKey.get(p.command.idempotencyKey ?? '');
+      if (!row) {
+        p.reject(new SumStreamError('unavailable', 'The addition was neither recorded nor found by its idempotency key; retry it.'));
+      } else if (BigInt(row.a) !== p.command.a || BigInt(row.b) !== p.command.b) {
+        p.reject(new SumStreamError('conflict', `idempotency_key ${JSON.stringify(p.command.idempotencyKey)} was already used for Add(${row.a}, ${row.b}); use a new key for a different addition.`));
+      } else {
+        p.resolve({ id: row.id, sum: BigInt(row.result), replayed: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import * as grpc from '@grpc/grpc-js';
+import type { PackageDefinition } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from '../shared/log/createLogger.js';
+import type { AddMetrics } from './addMetrics.js';
+import type { RecordedAddition } from './additionWriter.js';
+import { grpcStatusOf } from './grpcStatusOf.js';
+import { type AddCommand, type RawAddRequest, validateAddRequest } from './validateAddRequest.js';
+
+export interface AdditionHandlers {
+  record(command: AddCommand): Promise<RecordedAddition>;
+  readSum(): Promise<{ sum: string; appliedEvents: string }>;
+}
+
+export interface GrpcServerOptions {
+  packageDefinition: PackageDefinition;
+  handlers: AdditionHandlers;
+  metrics: AddMetrics;
+  logger: Logger;
+  /** Largest request accepted, in bytes. Default 4096. */
+  maxRequestBytes?: number;
+}
+
+const MALFORMED = Symbol('malformed');
+type MaybeMalformed = RawAddRequest & { [MALFORMED]?: string };
+
+/**
+ * The `Addition` service plus gRPC health checking and server reflection. Undecodable
+ * request bytes are answered INVALID_ARGUMENT (grpc-js alone would say INTERNAL).
+ */
+export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Server; health: HealthImplementation } {
+  const { packageDefinition, handlers, metrics, logger } = options;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxRequestBytes ?? 4096,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  const service = packageDefinition['Addition'] as grpc.ServiceDefinition;
+  const add = service['Add'] as grpc.MethodDefinition<RawAddRequest, unknown>;
+  const tolerantService: grpc.ServiceDefinition = {
+    ...service,
+    Add: {
+      ...add,
+      requestDeserialize: (bytes: Buffer): MaybeMalformed => {
+        try {
+          return add.requestDeserialize(bytes);
+        } catch (error) {
+          return { [MALFORMED]: (error as Error).message };
+        }
+      },
+    },
+  };
+
+  const observe = (method: string, started: bigint, code: grpc.status) => {
+    metrics.requests.inc({ method, code: grpc.status[code] });
+    metrics.requestDuration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+  };
+  const fail = (method: string, started: bigint, callback: grpc.sendUnaryData<unknown>, error: unknown) => {
+    const { code, details } = grpcStatusOf(error);
+    if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE) logger.error({ err: error, method }, 'request failed');
+    observe(method, started, code);
+    callback({ code, details });
+  };
+
+  server.addService(tolerantService, {
+    Add: (call: grpc.ServerUnaryCall<MaybeMalformed, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      const malformed = call.request[MALFORMED];
+      if (malformed !== undefined) {
+        observe('Add', started, grpc.status.INVALID_ARGUMENT);
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: `Malformed AddRequest: ${malformed}. Send a protobuf AddRequest { int64 a = 1; int64 b = 2; }.` });
+        return;
+      }
+      let command: AddCommand;
+      try {
+        const metadataKey = call.metadata.get('idempotency-key')[0];
+        command = validateAddRequest(call.request, metadataKey === undefined ? undefined : String(metadataKey));
+      } catch (error) {
+        fail('Add', started, callback, error);
+        return;
+      }
+      handlers.record(command).then(
+        (recorded) => {
+          if (recorded.replayed) metrics.idempotentReplays.inc();
+          logger.debug({ eventId: recorded.id, replayed: recorded.replayed }, 'addition recorded');
+          observe('Add', started, grpc.status.OK);
+          callback(null, { sum: recorded.sum.toString(), operation_id: recorded.id, replayed: recorded.replayed });
+        },
+        (error: unknown) => fail('Add', started, callback, error),
+      );
+    },
+    GetSum: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      handlers.readSum().then(
+        ({ sum, appliedEvents }) => {
+          observe('GetSum', started, grpc.status.OK);
+          callback(null, { sum, applied_events: appliedEvents });
+        },
+        (error: unknown) => fail('GetSum', started, callback, error),
+      );
+    },
+  });
+
+  const health = new HealthImplementation({ '': 'SERVING', Addition: 'SERVING' });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+  return { server, health };
+}
+
+/** Binds insecurely (TLS is a later option) and resolves with the bound port. */
+export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+  });
+}

@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import { backoffMs, sleep } from '../shared/backoff.js';
+import type { Logger } from '../shared/log/createLogger.js';
+import { LeaderLock } from './leaderLock.js';
+import type { RelayMetrics } from './relayMetrics.js';
+import { type ReplicationSessionOptions, runReplicationSession } from './replicationSession.js';
+
+export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
+  pool: pg.Pool;
+  standbyPollMs: number;
+  metrics: RelayMetrics;
+  logger: Logger;
+}
+
+export type RelayState = 'standby' | 'active' | 'reconnecting' | 'stopped';
+
+/**
+ * The relay's lifecycle: wait as a standby until it holds the leader lock, then run
+ * replication sessions, restarting a failed one with backoff, until it loses the lock or
+ * is closed. Also samples the slot's lag.
+ */
+export class Relay {
+  state: RelayState = 'standby';
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: RelayOptions) {}
+
+  start(): void {
+    this.running = this.lead();
+    this.lagTimer = setInterval(() => void this.sampleLag(), 2000);
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    clearInterval(this.lagTimer);
+    await this.running;
+    this.state = 'stopped';
+  }
+
+  private async lead(): Promise<void> {
+    const { logger, metrics } = this.options;
+    const lock = new LeaderLock({ url: this.options.databaseUrl, name: `sumstream-relay:${this.options.slot}`, pollMs: this.options.standbyPollMs });
+    while (!this.stop.signal.aborted) {
+      this.setState('standby');
+      const held = await lock.acquire(this.stop.signal, () => logger.info({ slot: this.options.slot }, 'another relay is active; waiting as standby'));
+      if (!held) break;
+      logger.info({ slot: this.options.slot }, 'leader lock acquired; relay active');
+      const leadership = new AbortController();
+      const onStop = () => leadership.abort();
+      this.stop.signal.addEventListener('abort', onStop, { once: true });
+      void held.lost.then(() => {
+        if (!leadership.signal.aborted) logger.warn('leader lock connection lost; stepping down');
+        leadership.abort();
+      });
+      for (let attempt = 0; !leadership.signal.aborted; attempt++) {
+        this.setState(attempt === 0 ? 'active' : 'reconnecting');
+        try {
+          await runReplicationSession({ ...this.options, onConfirmed: () => (attempt = 0) }, leadership.signal);
+        } catch (error) {
+          if (leadership.signal.aborted) break;
+          metrics.reconnects.inc();
+          logger.warn({ err: error, attempt }, 'replication session failed; reconnecting');
+          await sleep(backoffMs(attempt, 200, 5_000), leadership.signal);
+        }
+      }
+      this.stop.signal.removeEventListener('abort', onStop);
+      await lock.release();
+    }
+    metrics.active.set(0);
+  }
+
+  private setState(state: RelayState): void {
+    this.state = state;
+    this.options.metrics.active.set(state === 'standby' ? 0 : 1);
+  }
+
+  private async sampleLag(): Promise<void> {
+    try {
+      const { rows } = await this.options.pool.query<{ lag: string | null }>(
+        'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
+        [this.options.slot],
+      );
+      if (rows[0]?.lag != null) this.options.metrics.slotLag.set(Number(rows[0].lag));
+    } catch {
+      // The database is down; the session's own errors say so.
+    }
+  }
+}

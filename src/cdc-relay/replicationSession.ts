@@ -1,0 +1,152 @@
+import type { ConfirmChannel, ChannelModel } from 'amqplib';
+import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import type { TopologyConfig } from '../shared/config/commonConfig.js';
+import type { Logger } from '../shared/log/createLogger.js';
+import { assertTopology } from '../shared/messaging/assertTopology.js';
+import { connectAmqp } from '../shared/messaging/connectAmqp.js';
+import { ConfirmTracker } from './confirmTracker.js';
+import { decodeOutboxInsert, type InsertMessage } from './decodeOutboxInsert.js';
+import { formatLsn, parseLsn } from './lsn.js';
+import type { RelayMetrics } from './relayMetrics.js';
+
+export interface ReplicationSessionOptions {
+  databaseUrl: string;
+  amqpUrl: string;
+  topology: TopologyConfig;
+  slot: string;
+  publication: string;
+  table: { schema: string; name: string };
+  /** Most unconfirmed events before the stream is paused. Default 1000. */
+  maxInFlight?: number;
+  /** How often the confirmed LSN is reported, in ms; also the keepalive period. Default 200. */
+  statusIntervalMs?: number;
+  metrics: RelayMetrics;
+  logger: Logger;
+  /** Called whenever an LSN is confirmed to PostgreSQL. */
+  onConfirmed?: (lsn: string) => void;
+}
+
+/**
+ * One replication session: streams the slot from its confirmed LSN, publishes each outbox
+ * insert with publisher confirms (pipelined, up to `maxInFlight` unconfirmed), and reports an
+ * LSN to PostgreSQL only once RabbitMQ confirmed every event before it. Any failure ends the
+ * session (the promise rejects); the next one resumes from the last confirmed LSN, so events
+ * may be published again but never lost: the sum-service de-duplicates by event id.
+ */
+export async function runReplicationSession(options: ReplicationSessionOptions, signal: AbortSignal): Promise<void> {
+  const { topology, metrics, logger } = options;
+  const maxInFlight = options.maxInFlight ?? 1000;
+  const tracker = new ConfirmTracker();
+  let connection: ChannelModel | undefined;
+  const service = new LogicalReplicationService(
+    { connectionString: options.databaseUrl, application_name: 'sumstream-cdc-relay' },
+    // Never acknowledge on receipt or on a timer: only what RabbitMQ confirmed. Flow control
+    // stays off so data and keepalives reach the handlers synchronously, in stream order;
+    // backpressure pauses the socket instead (see `pauseStream`).
+    { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
+  );
+  let fail: (error: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => undefined);
+  let reported = 0n;
+  let lastReportAt = 0;
+  let lastConfirmAt = Date.now();
+  const report = (force: boolean) => {
+    const lsn = tracker.confirmedLsn;
+    if (lsn === 0n) return;
+    if (lsn > reported || force || Date.now() - lastReportAt > 5000) {
+      void service.acknowledge(formatLsn(lsn));
+      if (lsn > reported) {
+        reported = lsn;
+        lastConfirmAt = Date.now();
+        options.onConfirmed?.(formatLsn(lsn));
+      }
+      lastReportAt = Date.now();
+    }
+  };
+  const timer = setInterval(() => {
+    report(false);
+    metrics.secondsSinceConfirm.set((Date.now() - lastConfirmAt) / 1000);
+  }, options.statusIntervalMs ?? 200);
+
+  try {
+    connection = await connectAmqp(options.amqpUrl, 'sumstream-cdc-relay');
+    connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
+    connection.once('close', () => fail(new Error('RabbitMQ connection closed')));
+    const channel: ConfirmChannel = await connection.createConfirmChannel();
+    channel.once('close', () => fail(new Error('RabbitMQ channel closed')));
+    await assertTopology(channel, topology);
+    // mandatory: an event no queue would take comes back instead of vanishing.
+    channel.on('return', (message: { properties: { messageId?: string } }) =>
+      fail(new Error(`RabbitMQ could not route event ${message.properties.messageId} (no queue bound to ${topology.exchange}/${topology.routingKey}); will retry.`)),
+    );
+
+    let eventsInTransaction = 0;
+    let paused = false;
+    const socket = () => (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
+    service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
+      tracker.idleAt(parseLsn(lsn));
+      report(shouldRespond);
+    });
+    service.on('error', (error: Error) => fail(error));
+    service.on('data', (_lsn: string, message: { tag: string; commitEndLsn?: string | null }) => {
+      if (message.tag === 'begin') {
+        tracker.begin();
+        eventsInTransaction = 0;
+      } else if (message.tag === 'insert') {
+        const event = decodeOutboxInsert(message as InsertMessage, options.table);
+        if (!event) return;
+        const seq = tracker.published();
+        eventsInTransaction++;
+        const started = process.hrtime.bigint();
+        channel.publish(
+          topology.exchange,
+          topology.routingKey,
+          Buffer.from(event.body),
+          {
+            persistent: true,
+            mandatory: true,
+            messageId: event.id,
+            type: event.type,
+            contentType: 'application/json',
+            timestamp: Math.floor(Date.now() / 1000),
+            headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId },
+          },
+          (error: unknown) => {
+            if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
+            metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+            metrics.published.inc();
+            tracker.confirm(seq);
+            if (paused && tracker.inFlight < maxInFlight / 2) {
+              paused = false;
+              socket()?.resume();
+            }
+          },
+        );
+        logger.debug({ eventId: event.id }, 'event published');
+        if (!paused && tracker.inFlight >= maxInFlight) {
+          paused = true;
+          socket()?.pause();
+        }
+      } else if (message.tag === 'commit') {
+        if (message.commitEndLsn) tracker.commit(parseLsn(message.commitEndLsn));
+        if (eventsInTransaction > 0) metrics.batchSize.observe(eventsInTransaction);
+      }
+    });
+
+    const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const streaming = service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] }), options.slot).then(() => {
+      if (!signal.aborted) throw new Error('The replication stream ended');
+    });
+    logger.info({ slot: options.slot, publication: options.publication }, 'replication streaming');
+    await Promise.race([streaming, failed, stopped]);
+    // Stopping cleanly: wait briefly for outstanding confirms so their LSN can be reported.
+    const deadline = Date.now() + 2000;
+    while (tracker.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    report(true);
+  } finally {
+    clearInterval(timer);
+    await service.destroy().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * `npm start`: the whole stack on one machine. Starts project-owned PostgreSQL (wal_level=logical)
+ * and RabbitMQ unless DATABASE_URL / AMQP_URL point elsewhere, then the three SumStream
+ * processes with prefixed logs, restarting any that crashes; Ctrl-C stops everything.
+ */
+import type { ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { launcherConfig } from './launcherConfig.js';
+import { startPostgres } from './postgresInstance.js';
+import { startRabbit } from './rabbitInstance.js';
+import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
+
+const COLORS: Record<ServiceName | 'launcher', string> = { 'add-service': '36', 'cdc-relay': '35', 'sum-service': '33', launcher: '32' };
+const say = (who: ServiceName | 'launcher', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
+
+const config = launcherConfig(process.env);
+const stops: (() => Promise<void>)[] = [];
+const children = new Map<ServiceName, ChildProcess>();
+let stopping = false;
+
+async function main(): Promise<void> {
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    say('launcher', `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`);
+    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, log: (l) => say('launcher', l) });
+    stops.push(() => pg.stop());
+    databaseUrl = pg.url;
+  }
+  let amqpUrl = config.amqpUrl;
+  let managementUrl: string | undefined;
+  if (!amqpUrl) {
+    say('launcher', `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`);
+    const rabbit = await startRabbit({
+      dataDir: path.join(config.home, 'rabbitmq'),
+      nodeName: 'sumstream',
+      amqpPort: config.amqpPort,
+      managementPort: config.rabbitManagementPort,
+      prometheusPort: config.rabbitPrometheusPort,
+      distPort: config.rabbitDistPort,
+      log: (l) => say('launcher', l),
+    });
+    stops.push(() => rabbit.stop());
+    amqpUrl = rabbit.url;
+    managementUrl = `http://127.0.0.1:${config.rabbitManagementPort}`;
+  }
+  const env = { ...process.env, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl };
+  for (const service of SERVICES) supervise(service, env, 0);
+
+  const e = (name: string, fallback: string) => process.env[name] || fallback;
+  say('launcher', 'SumStream is starting:');
+  say('launcher', `  gRPC Addition/Add     127.0.0.1:${e('GRPC_PORT', '50051')}`);
+  say('launcher', `  GET /sum              http://127.0.0.1:${e('SUM_PORT', '4000')}/sum`);
+  say('launcher', `  add-service metrics   http://127.0.0.1:${e('ADD_METRICS_PORT', '3001')}/metrics`);
+  say('launcher', `  cdc-relay metrics     http://127.0.0.1:${e('RELAY_METRICS_PORT', '3002')}/metrics`);
+  say('launcher', `  sum-service metrics   http://127.0.0.1:${e('SUM_PORT', '4000')}/metrics`);
+  if (managementUrl) say('launcher', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
+  say('launcher', 'Press Ctrl-C to stop everything.');
+}
+
+/** Runs a service and restarts it (after a pause that grows with quick crashes) if it exits unasked. */
+function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number): void {
+  const started = Date.now();
+  const child = spawnService({ service, env, onLine: (line) => say(service, line) });
+  children.set(service, child);
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    const quick = Date.now() - started < 10_000;
+    const delay = quick ? Math.min(30_000, 1000 * 2 ** crashes) : 1000;
+    say('launcher', `${service} exited (${code ?? signal}); restarting in ${delay / 1000}s`);
+    setTimeout(() => !stopping && supervise(service, env, quick ? crashes + 1 : 0), delay);
+  });
+}
+
+async function shutdown(signal: string, exitCode = 0): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('launcher', `${signal}: stopping SumStream processes`);
+  await Promise.all([...children.values()].map((child) => stopChild(child)));
+  for (const stop of stops.reverse()) await stop().catch((error: unknown) => say('launcher', `stop failed: ${(error as Error).message}`));
+  say('launcher', 'stopped');
+  process.exit(exitCode);
+}
+
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+main().catch(async (error: unknown) => {
+  say('launcher', `failed to start: ${(error as Error).message}`);
+  await shutdown('error', 1);
+});

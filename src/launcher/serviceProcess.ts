@@ -1,0 +1,44 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The three SumStream processes, by the folder of their composition root. */
+export const SERVICES = ['add-service', 'cdc-relay', 'sum-service'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** The command that starts a service; the Dockerfile and the tests use the same one. */
+export function serviceCommand(service: ServiceName): string[] {
+  return [process.execPath, '--import', 'tsx', `src/${service}/main.ts`];
+}
+
+export interface ServiceProcessOptions {
+  service: ServiceName;
+  env: Record<string, string | undefined>;
+  /** Receives each output line (stdout and stderr). Default: discard. */
+  onLine?: (line: string) => void;
+}
+
+/** Spawns one service from the repository root with the given environment. */
+export function spawnService(options: ServiceProcessOptions): ChildProcess {
+  const [command, ...args] = serviceCommand(options.service);
+  const child = spawn(command!, args, { cwd: REPO_ROOT, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
+  }
+  return child;
+}
+
+/** Sends SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<number | string | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode ?? child.signalCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(code ?? signal);
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,13 @@
+/** The small typed set of failures that edges map to gRPC and HTTP statuses. */
+export type FailureKind = 'invalid' | 'out_of_range' | 'conflict' | 'unavailable' | 'unauthenticated';
+
+export class SumStreamError extends Error {
+  override name = 'SumStreamError';
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

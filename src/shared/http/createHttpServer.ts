@@ -1,0 +1,73 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../log/createLogger.js';
+import { sendProblem } from './problem.js';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** Path → method → handler. Paths are exact; the query string is ignored. */
+export type Routes = Record<string, Partial<Record<'GET' | 'POST', Handler>>>;
+
+export interface HttpServerOptions {
+  routes: Routes;
+  logger: Logger;
+  /** Called after each response with the matched route (or `unmatched`), status and seconds. */
+  observe?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Whole-request timeout in ms (slow clients are cut off). Default 10000. */
+  requestTimeoutMs?: number;
+  /** Headers must arrive within this many ms. Default 5000. */
+  headersTimeoutMs?: number;
+}
+
+/**
+ * A small HTTP server: exact-path routes, 404 and 405 as problem JSON, HEAD answered as GET
+ * without a body, handler errors as 500 problem JSON, and timeouts against slow clients.
+ */
+export function createHttpServer(options: HttpServerOptions): Server {
+  const server = createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const route = options.routes[path];
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    res.on('finish', () => {
+      options.observe?.(route ? path : 'unmatched', req.method ?? '', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    if (!route) return sendProblem(res, 404, 'Not Found', `No route ${path}. Routes: ${Object.keys(options.routes).join(', ')}.`);
+    const handler = route[method as 'GET' | 'POST'];
+    if (!handler) {
+      const allow = Object.keys(route).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+      return sendProblem(res, 405, 'Method Not Allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { allow });
+    }
+    // Bodies are never read: drain them so keep-alive connections stay usable.
+    req.resume();
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((error: unknown) => {
+        options.logger.error({ err: error, path }, 'request failed');
+        if (!res.headersSent) sendProblem(res, 500, 'Internal Server Error', 'The request failed; see the service log.');
+        else res.destroy();
+      });
+  });
+  server.requestTimeout = options.requestTimeoutMs ?? 10_000;
+  server.headersTimeout = options.headersTimeoutMs ?? 5_000;
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+/** Listens and resolves with the bound port (useful with port 0). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, then drops idle keep-alive sockets. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,47 @@
+/**
+ * SumStream's shared vocabulary.
+ *
+ * - **addition**: one accepted `Add(a, b)` call; its ledger row is in `additions`.
+ * - **event id**: the UUID of an addition. It is the ledger row id, the outbox row id, the
+ *   AMQP `message_id` (and `id` header) and the inbox key, so every hop can be traced and
+ *   de-duplicated by it.
+ * - **outbox**: the table the add-service writes an event into, in the same transaction as
+ *   the ledger row. Rows are deleted in that same transaction; the INSERT lives on in the WAL.
+ * - **publication / slot**: PostgreSQL logical replication objects. The publication selects
+ *   outbox inserts; the slot remembers how far the relay has confirmed (the confirmed LSN).
+ * - **LSN**: log sequence number, a position in PostgreSQL's WAL, written `XXXXXXXX/XXXXXXXX`.
+ * - **relay**: the process that streams the slot into RabbitMQ and confirms an LSN only after
+ *   RabbitMQ confirmed every event up to it. A standby relay waits for the leader lock.
+ * - **inbox**: `processed_events`, one row per event applied to the sum; a redelivered event
+ *   finds its row and is skipped.
+ * - **delivery limit**: how many times RabbitMQ redelivers a message before dead-lettering it.
+ * - **dead letter**: a message the sum-service cannot apply, parked with the reason.
+ */
+
+/** The outbox `type` (and AMQP `type`) of an accepted addition. */
+export const ADDITION_EVENT_TYPE = 'AdditionAccepted';
+/** The outbox `aggregatetype`. */
+export const ADDITION_AGGREGATE_TYPE = 'addition';
+
+/**
+ * The event payload written to the outbox and published as the AMQP body.
+ * Integers travel as decimal strings so no JSON parser rounds them.
+ */
+export interface AdditionEventPayload {
+  id: string;
+  a: string;
+  b: string;
+  /** a + b: what the sum-service adds to the sum. */
+  amount: string;
+  /** ISO-8601 commit-side timestamp, for end-to-end latency. */
+  acceptedAt: string;
+}
+
+/** An event decoded and validated by the sum-service, ready to apply. */
+export interface ApplicableEvent {
+  eventId: string;
+  /** Exact decimal integer. */
+  amount: bigint;
+  /** When the addition was accepted, if the event says so (ms since epoch). */
+  acceptedAtMs: number | undefined;
+}

@@ -1,0 +1,206 @@
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type pg from 'pg';
+import { backoffMs, sleep } from '../shared/backoff.js';
+import type { TopologyConfig } from '../shared/config/commonConfig.js';
+import type { Logger } from '../shared/log/createLogger.js';
+import { assertTopology } from '../shared/messaging/assertTopology.js';
+import { connectAmqp } from '../shared/messaging/connectAmqp.js';
+import type { ApplicableEvent } from '../shared/vocabulary.js';
+import { applyEvents } from './applyEvents.js';
+import { type DeadLetterReason, decodeEvent } from './decodeEvent.js';
+import type { SumMetrics } from './sumMetrics.js';
+
+export interface EventConsumerOptions {
+  amqpUrl: string;
+  topology: TopologyConfig;
+  pool: pg.Pool;
+  metrics: SumMetrics;
+  logger: Logger;
+  /** Unacknowledged messages RabbitMQ may push to this consumer. Default 256. */
+  prefetch?: number;
+  /** Most messages per apply transaction. Default 256. */
+  maxBatch?: number;
+  /** Which shard of the sum this instance adds to. Default random. */
+  shard?: number;
+}
+
+/** One connection's worth of state; a reconnect starts a fresh one so stale delivery tags are never acked. */
+interface Session {
+  connection: ChannelModel;
+  channel: Channel;
+  deadLetters: ConfirmChannel;
+  consumerTag?: string;
+  buffer: ConsumeMessage[];
+  flushing: Promise<void> | undefined;
+  closed: boolean;
+}
+
+/**
+ * Consumes addition events and applies them to the sum exactly once: each batch is one
+ * transaction (inbox rows + sum change), acknowledged with `multiple` only after it commits.
+ * Undecodable messages are published to the dead-letter exchange with their reason (with
+ * publisher confirms) before they are acknowledged. Database errors are retried with backoff
+ * while the messages stay unacknowledged. Lost connections are re-established with backoff.
+ */
+export class EventConsumer {
+  private readonly prefetch: number;
+  private readonly maxBatch: number;
+  private readonly shard: number;
+  private session: Session | undefined;
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.prefetch = options.prefetch ?? 256;
+    this.maxBatch = options.maxBatch ?? 256;
+    this.shard = options.shard ?? Math.floor(Math.random() * 1_000_000);
+  }
+
+  /** True while consuming. */
+  get ready(): boolean {
+    return this.session !== undefined && !this.session.closed;
+  }
+
+  /** Starts consuming in the background, reconnecting until `close()`. Resolves after the first attempt. */
+  async start(): Promise<void> {
+    let first: (value?: unknown) => void = () => undefined;
+    const firstAttempt = new Promise((resolve) => (first = resolve));
+    this.running = this.loop(() => first());
+    await firstAttempt;
+  }
+
+  /** Stops taking messages, finishes the batch in hand (commit + ack), then disconnects. */
+  async close(): Promise<void> {
+    this.stop.abort();
+    const session = this.session;
+    if (session?.consumerTag) await session.channel.cancel(session.consumerTag).catch(() => undefined);
+    await session?.flushing;
+    await session?.connection.close().catch(() => undefined);
+    await this.running;
+  }
+
+  private async loop(afterFirstAttempt: () => void): Promise<void> {
+    for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
+      try {
+        const { closed } = await this.connect();
+        afterFirstAttempt();
+        attempt = 0;
+        await closed;
+      } catch (error) {
+        afterFirstAttempt();
+        this.options.logger.warn({ err: error }, 'RabbitMQ consumer not connected; retrying');
+      }
+      if (this.session) this.session.closed = true;
+      if (!this.stop.signal.aborted) await sleep(backoffMs(attempt, 200, 5_000), this.stop.signal);
+    }
+  }
+
+  /** Connects, declares the topology and consumes; `closed` settles when the connection ends. */
+  private async connect(): Promise<{ closed: Promise<void> }> {
+    const { topology, logger } = this.options;
+    const connection = await connectAmqp(this.options.amqpUrl, 'sumstream-sum-service');
+    const closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
+    connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
+    try {
+      const channel = await connection.createChannel();
+      const deadLetters = await connection.createConfirmChannel();
+      await assertTopology(channel, topology);
+      await channel.prefetch(this.prefetch);
+      const session: Session = { connection, channel, deadLetters, buffer: [], flushing: undefined, closed: false };
+      this.session = session;
+      const { consumerTag } = await channel.consume(topology.queue, (message) => {
+        if (message === null) {
+          logger.warn('consumer cancelled by RabbitMQ (queue deleted?); reconnecting');
+          void connection.close().catch(() => undefined);
+          return;
+        }
+        session.buffer.push(message);
+        session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));
+      });
+      session.consumerTag = consumerTag;
+      logger.info({ queue: topology.queue, prefetch: this.prefetch }, 'consuming');
+    } catch (error) {
+      await connection.close().catch(() => undefined);
+      throw error;
+    }
+    return { closed };
+  }
+
+  private async drain(session: Session): Promise<void> {
+    while (session.buffer.length > 0 && !session.closed) {
+      await this.handleBatch(session, session.buffer.splice(0, this.maxBatch));
+    }
+  }
+
+  private async handleBatch(session: Session, batch: ConsumeMessage[]): Promise<void> {
+    const { metrics, logger } = this.options;
+    const toApply: ApplicableEvent[] = [];
+    const toDeadLetter: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[] = [];
+    for (const message of batch) {
+      const { messageId, type, headers } = message.properties as { messageId?: string; type?: string; headers?: Record<string, unknown> };
+      const decoded = decodeEvent(message.content, { messageId, type, headers });
+      if (decoded.kind === 'apply') toApply.push(decoded.event);
+      else if (decoded.kind === 'dead-letter') toDeadLetter.push({ message, ...decoded });
+      else {
+        metrics.ignored.inc();
+        logger.debug({ eventId: messageId, why: decoded.why }, 'message ignored');
+      }
+    }
+    try {
+      if (toDeadLetter.length > 0) await this.deadLetter(session, toDeadLetter);
+      if (toApply.length > 0 && !(await this.applyWithRetry(session, toApply))) return;
+      const last = batch[batch.length - 1];
+      if (last) session.channel.ack(last, true);
+      metrics.applyBatchSize.observe(batch.length);
+    } catch (error) {
+      // The channel went away: nothing acknowledged here is lost; RabbitMQ redelivers and the inbox de-duplicates.
+      logger.warn({ err: error }, 'batch not acknowledged; it will be redelivered');
+    }
+  }
+
+  private async deadLetter(session: Session, items: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[]): Promise<void> {
+    const { topology, metrics, logger } = this.options;
+    for (const { message, reason, detail } of items) {
+      session.deadLetters.publish(topology.deadLetterExchange, topology.deadLetterQueue, message.content, {
+        persistent: true,
+        messageId: message.properties.messageId as string | undefined,
+        contentType: message.properties.contentType as string | undefined,
+        headers: {
+          ...(message.properties.headers ?? {}),
+          'x-sumstream-reason': reason,
+          'x-sumstream-detail': detail,
+          'x-original-exchange': message.fields.exchange,
+          'x-original-routing-key': message.fields.routingKey,
+        },
+      });
+      metrics.deadLettered.inc({ reason });
+      logger.warn({ eventId: message.properties.messageId, reason, detail }, 'message dead-lettered');
+    }
+    await session.deadLetters.waitForConfirms();
+  }
+
+  /** Returns false when it gave up because the consumer is stopping or the channel closed (nothing acked). */
+  private async applyWithRetry(session: Session, events: ApplicableEvent[]): Promise<boolean> {
+    const { pool, metrics, logger } = this.options;
+    for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
+      try {
+        const result = await applyEvents(pool, events, this.shard);
+        metrics.applyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        metrics.applied.inc(result.applied.length);
+        metrics.duplicates.inc(result.duplicates);
+        const now = Date.now();
+        for (const event of result.applied) {
+          if (event.acceptedAtMs !== undefined) metrics.endToEnd.observe(Math.max(0, now - event.acceptedAtMs) / 1000);
+          logger.debug({ eventId: event.eventId, amount: event.amount.toString() }, 'event applied');
+        }
+        return true;
+      } catch (error) {
+        if (this.stop.signal.aborted || session.closed) return false;
+        metrics.applyRetries.inc();
+        logger.warn({ err: error, attempt, events: events.length }, 'apply failed; retrying without acknowledging');
+        await sleep(backoffMs(attempt, 100, 5_000), this.stop.signal);
+      }
+    }
+  }
+}

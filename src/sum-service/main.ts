@@ -1,0 +1,51 @@
+/** sum-service composition root: consumes addition events, serves GET /sum and probes on SUM_PORT. */
+import { createPool } from '../shared/db/createPool.js';
+import { migrate } from '../shared/db/migrate.js';
+import { readSum } from '../shared/db/readSum.js';
+import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
+import { opsRoutes } from '../shared/http/opsRoutes.js';
+import { runProcess } from '../shared/lifecycle/runProcess.js';
+import { createLogger } from '../shared/log/createLogger.js';
+import { createRegistry } from '../shared/metrics/createRegistry.js';
+import { EventConsumer } from './eventConsumer.js';
+import { sumRoutes } from './sumRoutes.js';
+import { createSumMetrics } from './sumMetrics.js';
+import { sumServiceConfig } from './sumServiceConfig.js';
+
+const config = sumServiceConfig(process.env);
+const logger = createLogger('sum-service', config.logLevel);
+
+runProcess(logger, async () => {
+  const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-sum-service' }, (error) =>
+    logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  );
+  const applied = await migrate(pool);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+
+  const registry = createRegistry('sum-service');
+  const metrics = createSumMetrics(registry);
+  const consumer = new EventConsumer({ amqpUrl: config.amqpUrl, topology: config.topology, pool, metrics, logger, prefetch: config.prefetch, maxBatch: config.maxBatch });
+  await consumer.start();
+
+  const server = createHttpServer({
+    routes: {
+      ...sumRoutes(() => readSum(pool), logger, (sum) => metrics.currentSum.set(Number(sum))),
+      ...opsRoutes(registry, async () => {
+        await pool.query('SELECT 1');
+        return consumer.ready ? undefined : 'Not consuming from RabbitMQ yet; see the log for the connection error.';
+      }),
+    },
+    logger,
+    observe: (route, method, status, seconds) => {
+      metrics.httpRequests.inc({ route, method, status: String(status) });
+      metrics.httpDuration.observe({ route, method }, seconds);
+    },
+  });
+  const port = await listen(server, config.httpPort, config.bindHost);
+  logger.info({ port }, 'sum-service ready');
+  return [
+    { name: 'postgres pool', close: () => pool.end() },
+    { name: 'event consumer', close: () => consumer.close() },
+    { name: 'http server', close: () => closeServer(server) },
+  ];
+});

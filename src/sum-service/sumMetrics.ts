@@ -1,0 +1,20 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
+
+export type SumMetrics = ReturnType<typeof createSumMetrics>;
+
+export function createSumMetrics(registry: Registry) {
+  return {
+    applied: new Counter({ name: METRIC.eventsApplied, help: 'Events applied to the sum.', registers: [registry] }),
+    duplicates: new Counter({ name: METRIC.duplicatesSkipped, help: 'Events skipped because they were applied before.', registers: [registry] }),
+    ignored: new Counter({ name: 'sumstream_events_ignored_total', help: 'Messages understood but not additions (tombstones, update/delete change events).', registers: [registry] }),
+    deadLettered: new Counter({ name: METRIC.deadLettered, help: 'Messages sent to the dead-letter queue, by reason.', labelNames: [LABEL.reason], registers: [registry] }),
+    applyDuration: new Histogram({ name: METRIC.applyDuration, help: 'Duration of one apply transaction.', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
+    applyBatchSize: new Histogram({ name: 'sumstream_apply_batch_size', help: 'Messages per apply transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
+    applyRetries: new Counter({ name: 'sumstream_apply_retries_total', help: 'Apply transactions retried after a database error.', registers: [registry] }),
+    endToEnd: new Histogram({ name: METRIC.endToEndLatency, help: 'From Add commit to the sum change committed.', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
+    httpRequests: new Counter({ name: METRIC.httpRequests, help: 'HTTP requests, by route, method and status.', labelNames: [LABEL.route, LABEL.method, LABEL.status], registers: [registry] }),
+    httpDuration: new Histogram({ name: METRIC.httpRequestDuration, help: 'HTTP request duration.', labelNames: [LABEL.route, LABEL.method], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
+    currentSum: new Gauge({ name: METRIC.currentSum, help: 'The running sum as last read (a float: exact value at GET /sum).', registers: [registry] }),
+  };
+}
