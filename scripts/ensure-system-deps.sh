@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Make sure everything SumStream needs on this machine is present:
+#   - PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin/pg_ctl), unless DATABASE_URL is set
+#   - RabbitMQ (/usr/lib/rabbitmq/bin/rabbitmq-server), unless AMQP_URL is set
+#   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
+# Idempotent; prints nothing when everything is already present.
+# Which PostgreSQL version gets used is decided by src/launcher/postgresInstance.ts
+# (SUMSTREAM_PG_BIN if set, else the highest /usr/lib/postgresql/*/bin).
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RABBIT_SERVER="${SUMSTREAM_RABBIT_SERVER:-/usr/lib/rabbitmq/bin/rabbitmq-server}"
+
+have_postgres() {
+  if [[ -n "${SUMSTREAM_PG_BIN:-}" && -x "${SUMSTREAM_PG_BIN}/pg_ctl" ]]; then return 0; fi
+  compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null
+}
+have_rabbit() { [[ -x "$RABBIT_SERVER" ]]; }
+
+packages=()
+if [[ -z "${DATABASE_URL:-}" ]] && ! have_postgres; then packages+=(postgresql); fi
+if [[ -z "${AMQP_URL:-}" ]] && ! have_rabbit; then packages+=(rabbitmq-server); fi
+
+if ((${#packages[@]} > 0)); then
+  if [[ "$(id -u)" -eq 0 ]]; then
+    SUDO=()
+  elif command -v sudo >/dev/null 2>&1; then
+    SUDO=(sudo)
+  else
+    echo "SumStream: missing ${packages[*]} and not root (no sudo available)." >&2
+    echo "  Install as root: apt-get install -y --no-install-recommends ${packages[*]}" >&2
+    echo "  or point SumStream at existing servers with DATABASE_URL=postgres://... and AMQP_URL=amqp://..." >&2
+    exit 1
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "SumStream: apt-get not found; install ${packages[*]} with your package manager" >&2
+    echo "  (PostgreSQL >= 14 server binaries and RabbitMQ >= 3.10), or set DATABASE_URL / AMQP_URL." >&2
+    exit 1
+  fi
+  for p in "${packages[@]}"; do echo "SumStream: installing ${p} from Debian packages..."; done
+  "${SUDO[@]}" apt-get update
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+  # The Debian packages start system services where an init system exists; SumStream runs its own
+  # project-owned instances on other ports, so the system services are not needed (and harmless).
+  if [[ -z "${DATABASE_URL:-}" ]] && ! have_postgres; then
+    echo "SumStream: postgresql installed but no /usr/lib/postgresql/*/bin/pg_ctl found" >&2; exit 1
+  fi
+  if [[ -z "${AMQP_URL:-}" ]] && ! have_rabbit; then
+    echo "SumStream: rabbitmq-server installed but $RABBIT_SERVER not found" >&2; exit 1
+  fi
+fi
+
+# npm dependencies
+cd "$REPO_ROOT"
+if [[ ! -d node_modules || ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "SumStream: installing npm dependencies (npm ci)..."
+  npm ci --no-audit --no-fund
+fi

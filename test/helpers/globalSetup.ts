@@ -1,0 +1,123 @@
+/**
+ * Vitest globalSetup: provides `databaseUrl`, `amqpUrl` and `amqpManagementUrl` to tests (use `inject()`).
+ *
+ * - TEST_DATABASE_URL set: used as is; otherwise a throwaway PostgreSQL is started.
+ * - TEST_AMQP_URL set: used as is (management URL from TEST_AMQP_MANAGEMENT_URL, default: same host and
+ *   credentials on port 15672); otherwise a throwaway RabbitMQ node `sumstream-test-<pid>-<random>` is started.
+ * Throwaway servers live in <repo>/.sumstream/test/run-<pid>-<random>/ on free ports, are stopped and deleted at
+ * teardown (keep them with SUMSTREAM_KEEP_TEST_DATA=1), and leftovers of crashed runs are reaped on the next run.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { isProcessAlive, sleep } from '../../src/launcher/exec.js';
+import { startPostgres } from '../../src/launcher/postgresInstance.js';
+import { startRabbit } from '../../src/launcher/rabbitInstance.js';
+import { freePorts } from './freePort.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** postgres:// URL of a superuser (with REPLICATION) on the test server; see createTestDatabase(). */
+    databaseUrl: string;
+    /** amqp:// URL of the test broker, vhost '/'; see createTestVhost(). */
+    amqpUrl: string;
+    /** http://user:pass@host:port of the test broker's management API. */
+    amqpManagementUrl: string;
+  }
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TEST_ROOT = path.join(REPO_ROOT, '.sumstream', 'test');
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const t0 = Date.now();
+  const envDb = process.env.TEST_DATABASE_URL;
+  const envAmqp = process.env.TEST_AMQP_URL;
+  const stops: (() => Promise<void>)[] = [];
+  let runDir: string | undefined;
+  const summary: string[] = [];
+
+  if (!envDb || !envAmqp) {
+    await reapStaleRuns();
+    const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
+    runDir = path.join(TEST_ROOT, `run-${id}`);
+    await mkdir(runDir, { recursive: true });
+    await writeFile(path.join(runDir, 'owner.pid'), String(process.pid));
+    const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
+
+    const started = await Promise.allSettled([
+      envDb ? undefined : startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort }),
+      envAmqp
+        ? undefined
+        : startRabbit({
+            dataDir: path.join(runDir, 'rabbitmq'),
+            nodeName: `sumstream-test-${id}`,
+            amqpPort,
+            managementPort: mgmtPort,
+            prometheusPort: promPort,
+            distPort,
+          }),
+    ]);
+    for (const r of started) if (r.status === 'fulfilled' && r.value) stops.push(r.value.stop);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.allSettled(stops.map((s) => s()));
+      throw failed.reason;
+    }
+    const [pgRes, rabbitRes] = started;
+    if (pgRes?.status === 'fulfilled' && pgRes.value) {
+      project.provide('databaseUrl', pgRes.value.url);
+      summary.push(`postgres ${pgRes.value.url}`);
+    }
+    if (rabbitRes?.status === 'fulfilled' && rabbitRes.value) {
+      project.provide('amqpUrl', rabbitRes.value.url);
+      project.provide('amqpManagementUrl', rabbitRes.value.managementUrl);
+      summary.push(`rabbitmq ${rabbitRes.value.url} (${rabbitRes.value.nodeName})`);
+    }
+  }
+  if (envDb) project.provide('databaseUrl', envDb);
+  if (envAmqp) {
+    project.provide('amqpUrl', envAmqp);
+    project.provide('amqpManagementUrl', process.env.TEST_AMQP_MANAGEMENT_URL ?? defaultManagementUrl(envAmqp));
+  }
+  if (summary.length > 0) console.log(`[globalSetup] started ${summary.join(', ')} in ${Date.now() - t0} ms`);
+
+  return async () => {
+    await Promise.allSettled(stops.map((s) => s()));
+    if (runDir && process.env.SUMSTREAM_KEEP_TEST_DATA !== '1') await rm(runDir, { recursive: true, force: true });
+  };
+}
+
+/** http://user:pass@host:15672 from amqp://user:pass@host:port/vhost. */
+function defaultManagementUrl(amqpUrl: string): string {
+  const m = /^amqps?:\/\/(?:([^@/]*)@)?([^:/]+|\[[^\]]+\])/.exec(amqpUrl);
+  return `http://${m?.[1] ? `${m[1]}@` : 'guest:guest@'}${m?.[2] ?? '127.0.0.1'}:15672`;
+}
+
+/** Kills servers of earlier runs whose vitest process is gone (crash, SIGKILL) and deletes their data. */
+async function reapStaleRuns(): Promise<void> {
+  const entries = existsSync(TEST_ROOT) ? await readdir(TEST_ROOT) : [];
+  for (const entry of entries.filter((e) => e.startsWith('run-'))) {
+    const dir = path.join(TEST_ROOT, entry);
+    const owner = Number(await readFile(path.join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
+    if (owner > 0 && isProcessAlive(owner)) continue;
+    const pids: number[] = [];
+    for (const [file, exe] of [['postgres/data/postmaster.pid', 'postgres'], ['rabbitmq/rabbitmq.pid', 'beam']] as const) {
+      const pid = await firstLinePid(path.join(dir, file));
+      // Only kill it if the pid still belongs to such a server (pids get reused).
+      const cmd = pid === undefined ? '' : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (pid !== undefined && cmd.includes(exe) && cmd.includes(dir)) pids.push(pid);
+    }
+    for (const pid of pids) process.kill(pid, 'SIGKILL'); // PostgreSQL's children exit with the postmaster
+    for (let i = 0; i < 50 && pids.some(isProcessAlive); i++) await sleep(100);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function firstLinePid(file: string): Promise<number | undefined> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
+  return pid > 0 ? pid : undefined;
+}
