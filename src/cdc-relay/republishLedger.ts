@@ -1,0 +1,47 @@
+import type { ConfirmChannel } from 'amqplib';
+import type pg from 'pg';
+import type { TopologyConfig } from '../shared/config/commonConfig.js';
+import { additionEventPayload } from '../shared/events/additionEventPayload.js';
+import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../shared/vocabulary.js';
+
+export interface RepublishOptions {
+  /** Rows read and published per round trip. Default 1000. */
+  pageSize?: number;
+  /** Called after each confirmed page with the running count. */
+  onProgress?: (published: number) => void;
+}
+
+/**
+ * Publishes the event of every ledger row again, in ledger order, with the original event ids
+ * and publisher confirms. Recovery and audit tool: the sum-service's inbox makes it a no-op for
+ * events already applied, and applies any that were lost downstream.
+ */
+export async function republishLedger(pool: pg.Pool, channel: ConfirmChannel, topology: TopologyConfig, options: RepublishOptions = {}): Promise<number> {
+  const pageSize = options.pageSize ?? 1000;
+  let published = 0;
+  let after: { acceptedAt: Date; id: string } | undefined;
+  for (;;) {
+    const { rows } = await pool.query<{ id: string; a: string; b: string; result: string; accepted_at: Date }>(
+      `SELECT id, a, b, result, accepted_at FROM additions
+       WHERE $1::timestamptz IS NULL OR (accepted_at, id) > ($1::timestamptz, $2::uuid)
+       ORDER BY accepted_at, id LIMIT $3`,
+      [after?.acceptedAt ?? null, after?.id ?? null, pageSize],
+    );
+    if (rows.length === 0) return published;
+    for (const row of rows) {
+      const payload = additionEventPayload({ id: row.id, a: BigInt(row.a), b: BigInt(row.b), result: BigInt(row.result), acceptedAt: row.accepted_at });
+      channel.publish(topology.exchange, topology.routingKey, Buffer.from(JSON.stringify(payload)), {
+        persistent: true,
+        messageId: row.id,
+        type: ADDITION_EVENT_TYPE,
+        contentType: 'application/json',
+        headers: { id: row.id, aggregatetype: ADDITION_AGGREGATE_TYPE, aggregateid: row.id, 'x-sumstream-republished': true },
+      });
+    }
+    await channel.waitForConfirms();
+    published += rows.length;
+    options.onProgress?.(published);
+    const last = rows[rows.length - 1]!;
+    after = { acceptedAt: last.accepted_at, id: last.id };
+  }
+}

@@ -1,0 +1,49 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { loadAdditionProto } from '../../src/shared/grpc/loadAdditionProto.js';
+
+export interface AddReply {
+  sum: string;
+  operation_id: string;
+  replayed: boolean;
+}
+
+/** A typed promise client of SumStream's own proto (one HTTP/2 channel per instance). */
+export class AdditionClient {
+  private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+
+  constructor(address: string) {
+    const { Addition } = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: typeof grpc.Client };
+    this.client = new Addition(address, grpc.credentials.createInsecure()) as AdditionClient['client'];
+  }
+
+  add(a: bigint | number | string, b: bigint | number | string, idempotencyKey?: string, metadata?: grpc.Metadata): Promise<AddReply> {
+    return this.call('Add', { a: String(a), b: String(b), idempotency_key: idempotencyKey ?? '' }, metadata);
+  }
+
+  getSum(): Promise<{ sum: string; applied_events: string }> {
+    return this.call('GetSum', {});
+  }
+
+  call<T>(method: string, request: unknown, metadata = new grpc.Metadata()): Promise<T> {
+    return new Promise((resolve, reject) => {
+      this.client[method]!(request, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, reply: T) => (error ? reject(error) : resolve(reply)));
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/** A client built exactly as a user of the original would: from the original int32 proto, default options. */
+export function originalProtoClient(address: string): { add(a: number, b: number): Promise<{ sum: number }>; close(): void } {
+  const path = fileURLToPath(new URL('../fixtures/original-addition.proto', import.meta.url));
+  const { Addition } = grpc.loadPackageDefinition(protoLoader.loadSync(path)) as unknown as { Addition: typeof grpc.Client };
+  const client = new Addition(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  return {
+    add: (a, b) => new Promise((resolve, reject) => client['Add']!({ a, b }, (error: Error | null, reply: { sum: number }) => (error ? reject(error) : resolve(reply)))),
+    close: () => client.close(),
+  };
+}
