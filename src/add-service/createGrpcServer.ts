@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '../shared/log/createLogger.js';
 import type { AddMetrics } from './addMetrics.js';
+import { checkAddRequestWire } from './checkAddRequestWire.js';
+import { createReflectionService } from './createReflectionService.js';
 import type { RecordedAddition } from './additionWriter.js';
 import { grpcStatusOf } from './grpcStatusOf.js';
 import { type AddCommand, type RawAddRequest, validateAddRequest } from './validateAddRequest.js';
@@ -42,6 +43,8 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
     Add: {
       ...add,
       requestDeserialize: (bytes: Buffer): MaybeMalformed => {
+        const problem = checkAddRequestWire(bytes);
+        if (problem !== undefined) return { [MALFORMED]: problem };
         try {
           return add.requestDeserialize(bytes);
         } catch (error) {
@@ -103,7 +106,7 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
 
   const health = new HealthImplementation({ '': 'SERVING', Addition: 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  createReflectionService(packageDefinition).addToServer(server);
   return { server, health };
 }
 
