@@ -34,6 +34,8 @@ export function runProcess(logger: Logger, start: () => Promise<Closable[]>, tim
     },
     (error: unknown) => {
       logger.fatal({ err: error }, (error as Error).message);
+      // Also plainly, for the person reading the terminal.
+      process.stderr.write(`\nCannot start: ${(error as Error).message}\n`);
       logger.flush?.();
       setTimeout(() => process.exit(1), 50);
     },
