@@ -22,7 +22,8 @@ export interface HttpServerOptions {
  * without a body, handler errors as 500 problem JSON, and timeouts against slow clients.
  */
 export function createHttpServer(options: HttpServerOptions): Server {
-  const server = createServer((req, res) => {
+  // Timeouts are enforced by a periodic sweep; check every second, not Node's default 30 s.
+  const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     const started = process.hrtime.bigint();
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const route = options.routes[path];
