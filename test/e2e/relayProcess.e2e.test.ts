@@ -56,6 +56,36 @@ describe('cdc-relay as a process', () => {
     );
   });
 
+  it('reconnects after PostgreSQL drops the replication connection and after RabbitMQ drops every connection', async () => {
+    const client = stack.client();
+    let expected = await stack.sum();
+    // When the walsender serving the relay is terminated
+    const killed = await stack.query<{ pid: number }>(
+      "SELECT pg_terminate_backend(active_pid) AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL",
+      [stack.slot],
+    );
+    expect(killed).toHaveLength(1);
+    for (let i = 0; i < 20; i++) expected += BigInt((await client.add(i, 7)).sum);
+    await stack.waitForSum(expected, 30_000);
+
+    // When RabbitMQ closes every connection of this stack's vhost (relay and consumer alike)
+    const management = new URL(inject('amqpManagementUrl'));
+    const auth = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
+    const vhost = decodeURIComponent(new URL(stack.amqpUrl).pathname.slice(1));
+    const connections = await eventually(async () => {
+      const list = (await (await fetch(new URL(`/api/vhosts/${encodeURIComponent(vhost)}/connections`, management.origin), { headers: { authorization: auth } })).json()) as { name: string }[];
+      expect(list.length).toBeGreaterThanOrEqual(2);
+      return list;
+    });
+    for (const { name } of connections) {
+      await fetch(new URL(`/api/connections/${encodeURIComponent(name)}`, management.origin), { method: 'DELETE', headers: { authorization: auth } });
+    }
+    for (let i = 0; i < 20; i++) expected += BigInt((await client.add(i, 11)).sum);
+    // Then both come back on their own and nothing is lost or doubled
+    await stack.waitForSum(expected, 30_000);
+    expect(stack.logs.some((line) => line.includes('replication session failed; reconnecting'))).toBe(true);
+  });
+
   it('refuses to start, saying how to fix it, when its role lacks REPLICATION', async () => {
     await stack.query('DROP ROLE IF EXISTS relay_without_replication');
     await stack.query("CREATE ROLE relay_without_replication LOGIN PASSWORD 'pw' NOREPLICATION");
