@@ -74,6 +74,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
     connection.once('close', () => fail(new Error('RabbitMQ connection closed')));
     const channel: ConfirmChannel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => fail(new Error(`RabbitMQ closed the channel: ${error.message}`, { cause: error })));
     channel.once('close', () => fail(new Error('RabbitMQ channel closed')));
     await assertTopology(channel, topology);
     // mandatory: an event no queue would take comes back instead of vanishing.

@@ -104,6 +104,14 @@ export class EventConsumer {
     try {
       const channel = await connection.createChannel();
       const deadLetters = await connection.createConfirmChannel();
+      // A channel the server closes (e.g. a precondition failure) reports here, then the
+      // connection is closed so the loop reconnects; without a listener it would crash the process.
+      for (const ch of [channel, deadLetters]) {
+        ch.on('error', (error: Error) => {
+          logger.warn({ err: error }, 'RabbitMQ channel closed by the server; reconnecting');
+          void connection.close().catch(() => undefined);
+        });
+      }
       await assertTopology(channel, topology);
       await channel.prefetch(this.prefetch);
       const session: Session = { connection, channel, deadLetters, buffer: [], flushing: undefined, closed: false };
