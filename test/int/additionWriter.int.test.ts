@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createAddMetrics } from '../../src/add-service/addMetrics.js';
 import { AdditionWriter, type RecordedAddition } from '../../src/add-service/additionWriter.js';
 import { pruneOutbox } from '../../src/add-service/pruneOutbox.js';
 import { type AddCommand, INT64_MAX, INT64_MIN, validateAddRequest } from '../../src/add-service/validateAddRequest.js';
 import { migrate } from '../../src/shared/db/migrate.js';
 import { SumStreamError } from '../../src/shared/errors.js';
+import { createRegistry } from '../../src/shared/metrics/createRegistry.js';
 import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../../src/shared/vocabulary.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 
@@ -99,7 +101,14 @@ describe('AdditionWriter (PostgreSQL)', () => {
   it('groups 500 concurrent writes into fewer transactions, and every one lands', async () => {
     // Given a writer that reports each transaction's size
     const sizes: number[] = [];
-    const writer = new AdditionWriter(pool, { onFlush: (size) => sizes.push(size) });
+    const metrics = createAddMetrics(createRegistry('test'));
+    const writer = new AdditionWriter(pool, {
+      onFlush: (size, seconds) => {
+        sizes.push(size);
+        metrics.batchSize.observe(size);
+        metrics.transactionDuration.observe(seconds);
+      },
+    });
     const before = await count('SELECT count(*) AS n FROM additions');
 
     // When 500 additions arrive at once
@@ -111,6 +120,9 @@ describe('AdditionWriter (PostgreSQL)', () => {
     expect(sizes.length).toBeLessThan(500);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(256); // the default maxBatchSize
+    const histogram = (await metrics.batchSize.get()).values;
+    expect(histogram.find((v) => v.metricName === 'sumstream_add_batch_size_sum')?.value).toBe(500);
+    expect(histogram.find((v) => v.metricName === 'sumstream_add_batch_size_count')?.value).toBe(sizes.length);
     // And each got its own id, was not a replay, and is in the ledger and the outbox
     const ids = results.map((r) => r.id);
     expect(new Set(ids).size).toBe(500);

@@ -45,7 +45,7 @@ describe('applyEvents (PostgreSQL)', () => {
     const second = await applyEvents(pool, batch, 0);
 
     // Then the first application took all three, the second none
-    expect(first.applied.map((e) => e.eventId)).toEqual(batch.map((e) => e.eventId));
+    expect(new Set(first.applied)).toEqual(new Set(batch));
     expect(first.duplicates).toBe(0);
     expect(second).toEqual({ applied: [], duplicates: 3 });
     // And the sum moved by 9 exactly once
@@ -65,7 +65,8 @@ describe('applyEvents (PostgreSQL)', () => {
     const result = await applyEvents(pool, [repeated, other, repeated, { ...repeated }], 3);
 
     // Then it is applied once and the repeats are reported as duplicates
-    expect(result.applied.map((e) => e.eventId)).toEqual([repeated.eventId, other.eventId]);
+    expect(new Set(result.applied.map((e) => e.eventId))).toEqual(new Set([repeated.eventId, other.eventId]));
+    expect(result.applied).toHaveLength(2);
     expect(result.duplicates).toBe(2);
     expect(await snapshot()).toEqual({ sum: before.sum + 101n, applied: before.applied + 2n });
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = $1', [repeated.eventId]);
@@ -135,5 +136,29 @@ describe('applyEvents (PostgreSQL)', () => {
     ]);
     const byId = new Map(inbox.rows.map((r) => [r.event_id, r.amount]));
     expect(events.every((e) => byId.get(e.eventId) === e.amount.toString())).toBe(true);
+  });
+
+  it('does not deadlock when two consumers apply the same events in opposite orders', async () => {
+    // Given two events x and y whose inbox inserts each take 300 ms (a trigger sleeps), so two
+    // transactions inserting them in opposite orders would each hold one and wait for the other
+    const x = event(11n);
+    const y = event(13n);
+    await pool.query(`CREATE FUNCTION slow_inbox() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event_id IN ('${x.eventId}', '${y.eventId}') THEN PERFORM pg_sleep(0.3); END IF; RETURN NEW; END $$`);
+    await pool.query('CREATE TRIGGER slow_inbox BEFORE INSERT ON processed_events FOR EACH ROW EXECUTE FUNCTION slow_inbox()');
+    try {
+      const before = await snapshot();
+      // When consumer A applies [x, y] while consumer B applies [y, x]
+      const results = await Promise.allSettled([applyEvents(pool, [x, y], 6), applyEvents(pool, [y, x], 7)]);
+
+      // Then neither fails (PostgreSQL would abort one with "deadlock detected"), and each event counts once
+      expect(results.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok'))).toEqual(['ok', 'ok']);
+      const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.applied.map((e) => e.eventId) : []));
+      expect(applied.sort()).toEqual([x.eventId, y.eventId].sort());
+      expect(await snapshot()).toEqual({ sum: before.sum + 24n, applied: before.applied + 2n });
+    } finally {
+      await pool.query('DROP TRIGGER slow_inbox ON processed_events');
+      await pool.query('DROP FUNCTION slow_inbox()');
+    }
   });
 });
