@@ -14,8 +14,8 @@ CREATE TABLE additions (
 );
 
 -- Column names follow Debezium's Outbox Event Router, so Debezium Server can stand in
--- for the built-in relay. Rows are deleted in the same transaction that inserts them:
--- the INSERT stays in the WAL for CDC, the table stays empty.
+-- for the built-in relay. CDC reads the INSERT from the WAL (the slot keeps it until the
+-- relay confirms), so the add-service prunes rows after OUTBOX_RETENTION_SECONDS.
 CREATE TABLE outbox (
   id            uuid        PRIMARY KEY,
   aggregatetype text        NOT NULL,
@@ -25,5 +25,5 @@ CREATE TABLE outbox (
   created_at    timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
--- Only inserts are streamed: the deletes that keep the table empty are not events.
+-- Only inserts are streamed: the pruning deletes are not events.
 CREATE PUBLICATION sumstream_outbox FOR TABLE outbox WITH (publish = 'insert');

@@ -55,7 +55,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     const lsn = tracker.confirmedLsn;
     if (lsn === 0n) return;
     if (lsn > reported || force || Date.now() - lastReportAt > 5000) {
-      void service.acknowledge(formatLsn(lsn));
+      void service.acknowledge(formatLsn(lsn - 1n)); // acknowledge() reports its argument + 1 ("last byte + 1"); lsn already is an end position
       if (lsn > reported) {
         reported = lsn;
         lastConfirmAt = Date.now();

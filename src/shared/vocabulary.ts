@@ -6,7 +6,8 @@
  *   AMQP `message_id` (and `id` header) and the inbox key, so every hop can be traced and
  *   de-duplicated by it.
  * - **outbox**: the table the add-service writes an event into, in the same transaction as
- *   the ledger row. Rows are deleted in that same transaction; the INSERT lives on in the WAL.
+ *   the ledger row. CDC reads the INSERT from the WAL; the add-service prunes rows older than
+ *   `OUTBOX_RETENTION_SECONDS`, so the table stays small.
  * - **publication / slot**: PostgreSQL logical replication objects. The publication selects
  *   outbox inserts; the slot remembers how far the relay has confirmed (the confirmed LSN).
  * - **LSN**: log sequence number, a position in PostgreSQL's WAL, written `XXXXXXXX/XXXXXXXX`.
