@@ -30,8 +30,9 @@ export class LeaderLock {
       const client = new pg.Client({ connectionString: this.options.url, application_name: 'sumstream-cdc-relay-lock' });
       try {
         await client.connect();
+        // `on`, not `once`: a second error on a dying connection must not go unhandled.
         const lost = new Promise<void>((resolve) => {
-          client.once('error', () => resolve());
+          client.on('error', () => resolve());
           client.once('end', () => resolve());
         });
         while (!signal.aborted) {

@@ -148,6 +148,8 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   } finally {
     clearInterval(timer);
     await service.destroy().catch(() => undefined);
+    // destroy() removes every listener; a late error from its dying connection must not crash us.
+    service.on('error', () => undefined);
     await connection?.close().catch(() => undefined);
   }
 }

@@ -52,6 +52,7 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     db = await createTestDatabase(inject('databaseUrl'), 'relay');
     vhost = await createTestVhost(inject('amqpManagementUrl'), 'sumstream', 'relay');
     pool = new pg.Pool({ connectionString: db.url, max: 6 });
+    pool.on('error', () => undefined); // idle clients are terminated when the database is dropped
     await migrate(pool);
     amqpConnection = await amqp.connect(vhost.amqpUrl);
     writer = new AdditionWriter(pool);
