@@ -11,9 +11,10 @@ const KNOWN_FIELDS: ReadonlyMap<number, number> = new Map([
   [3, LENGTH_DELIMITED],
 ]);
 
-function readVarint(bytes: Uint8Array, offset: number): { value: bigint; next: number } | undefined {
+/** Reads a varint of at most `maxBytes` bytes (10 for 64-bit values, 5 for tags and lengths). */
+function readVarint(bytes: Uint8Array, offset: number, maxBytes = 10): { value: bigint; next: number } | undefined {
   let value = 0n;
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < maxBytes; i++) {
     const byte = bytes[offset + i];
     if (byte === undefined) return undefined;
     value |= BigInt(byte & 0x7f) << BigInt(7 * i);
@@ -32,8 +33,8 @@ function readVarint(bytes: Uint8Array, offset: number): { value: bigint; next: n
 export function checkAddRequestWire(bytes: Uint8Array): string | undefined {
   let offset = 0;
   while (offset < bytes.length) {
-    const tag = readVarint(bytes, offset);
-    if (!tag) return `truncated tag at byte ${offset}`;
+    const tag = readVarint(bytes, offset, 5);
+    if (!tag || tag.value > 0xffffffffn) return `malformed tag at byte ${offset}`;
     const field = Number(tag.value >> 3n);
     const wireType = Number(tag.value & 7n);
     if (field === 0) return `field number 0 at byte ${offset}`;
@@ -54,8 +55,8 @@ export function checkAddRequestWire(bytes: Uint8Array): string | undefined {
         offset += 4;
         break;
       case LENGTH_DELIMITED: {
-        const length = readVarint(bytes, offset);
-        if (!length) return `truncated length of field ${field}`;
+        const length = readVarint(bytes, offset, 5);
+        if (!length) return `malformed length of field ${field}`;
         if (length.value > BigInt(bytes.length - length.next)) return `field ${field} claims ${length.value} bytes but ${bytes.length - length.next} remain`;
         offset = length.next + Number(length.value);
         break;

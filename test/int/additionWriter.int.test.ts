@@ -37,6 +37,7 @@ describe('AdditionWriter (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase(inject('databaseUrl'), 'addition_writer');
     pool = new pg.Pool({ connectionString: db.url, max: 10 });
+    pool.on('error', () => undefined); // idle clients die when the database is dropped
     await migrate(pool);
   });
 

@@ -17,6 +17,7 @@ describe('applyEvents (PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase(inject('databaseUrl'), 'apply_events');
     pool = new pg.Pool({ connectionString: db.url, max: 12 });
+    pool.on('error', () => undefined); // idle clients die when the database is dropped
     await migrate(pool);
   });
 

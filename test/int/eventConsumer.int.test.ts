@@ -62,6 +62,7 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     db = await createTestDatabase(inject('databaseUrl'), 'event_consumer');
     vhost = await createTestVhost(inject('amqpManagementUrl'), 'sumstream', 'event-consumer');
     pool = new pg.Pool({ connectionString: db.url, max: 5 });
+    pool.on('error', () => undefined); // idle clients die when the database is dropped
     await migrate(pool);
     connection = await amqp.connect(vhost.amqpUrl);
     channel = await connection.createConfirmChannel();

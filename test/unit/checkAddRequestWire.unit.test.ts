@@ -27,6 +27,7 @@ describe('checkAddRequestWire', () => {
     ['a group (wire type 3)', [0x7b]],
     ['a varint of more than 10 bytes', [0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
     ['a fixed64 past the end', [0x79, 0x01]],
+    ['a tag longer than five bytes', [0xc2, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00]],
   ])('refuses %s', (_name, bytes) => {
     expect(checkAddRequestWire(Buffer.from(bytes))).toEqual(expect.any(String));
   });
@@ -38,7 +39,7 @@ describe('checkAddRequestWire', () => {
         // Whatever it accepts, protobufjs can decode.
         if (problem === undefined) expect(() => addMethod.requestDeserialize(Buffer.from(bytes))).not.toThrow();
       }),
-      { numRuns: 5000 },
+      { numRuns: 20_000 },
     );
   });
 });
