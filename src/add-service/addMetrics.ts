@@ -8,7 +8,8 @@ export function createAddMetrics(registry: Registry) {
     requests: new Counter({ name: METRIC.grpcRequests, help: 'gRPC requests handled, by method and status code.', labelNames: [LABEL.method, LABEL.code], registers: [registry] }),
     requestDuration: new Histogram({ name: METRIC.grpcRequestDuration, help: 'gRPC request duration.', labelNames: [LABEL.method], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     transactionDuration: new Histogram({ name: METRIC.addTransactionDuration, help: 'Duration of one group-commit transaction (ledger + outbox).', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
-    batchSize: new Histogram({ name: 'sumstream_add_batch_size', help: 'Additions per group-commit transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
+    batchSize: new Histogram({ name: METRIC.addBatchSize, help: 'Additions per group-commit transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
+    accepted: new Counter({ name: METRIC.additionsAccepted, help: 'Additions newly recorded (ledger + outbox committed); replays excluded.', registers: [registry] }),
     idempotentReplays: new Counter({ name: METRIC.addIdempotentReplays, help: 'Adds answered from an earlier request with the same idempotency key.', registers: [registry] }),
   };
 }

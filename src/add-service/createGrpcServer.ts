@@ -85,6 +85,7 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
       handlers.record(command).then(
         (recorded) => {
           if (recorded.replayed) metrics.idempotentReplays.inc();
+          else metrics.accepted.inc();
           logger.debug({ eventId: recorded.id, replayed: recorded.replayed }, 'addition recorded');
           observe('Add', started, grpc.status.OK);
           callback(null, { sum: recorded.sum.toString(), operation_id: recorded.id, replayed: recorded.replayed });

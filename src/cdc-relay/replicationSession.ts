@@ -4,6 +4,7 @@ import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
 import { connectAmqp } from '../shared/messaging/connectAmqp.js';
+import { PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { ConfirmTracker } from './confirmTracker.js';
 import { decodeOutboxInsert, type InsertMessage } from './decodeOutboxInsert.js';
 import { formatLsn, parseLsn } from './lsn.js';
@@ -111,7 +112,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
             type: event.type,
             contentType: 'application/json',
             timestamp: Math.floor(Date.now() / 1000),
-            headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId },
+            headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId, [PUBLISHED_AT_HEADER]: Date.now() },
           },
           (error: unknown) => {
             if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));

@@ -171,6 +171,8 @@ async function prepareDataDir(
     `management.tcp.port = ${ports.managementPort}`,
     `prometheus.tcp.ip = 127.0.0.1`,
     `prometheus.tcp.port = ${ports.prometheusPort}`,
+    // Per-queue series (e.g. the dead-letter queue's depth), not only totals over all queues.
+    `prometheus.return_per_object_metrics = true`,
     `default_user = ${USER}`,
     `default_pass = ${USER}`,
     `default_user_tags.administrator = true`,

@@ -21,6 +21,9 @@
 
 /** The outbox `type` (and AMQP `type`) of an accepted addition. */
 export const ADDITION_EVENT_TYPE = 'AdditionAccepted';
+/** AMQP header: when the relay published the event (ms since epoch), for queue time. */
+export const PUBLISHED_AT_HEADER = 'x-sumstream-published-at';
+
 /** The outbox `aggregatetype`. */
 export const ADDITION_AGGREGATE_TYPE = 'addition';
 

@@ -5,7 +5,7 @@ import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
 import { connectAmqp } from '../shared/messaging/connectAmqp.js';
-import type { ApplicableEvent } from '../shared/vocabulary.js';
+import { type ApplicableEvent, PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { applyEvents } from './applyEvents.js';
 import { type DeadLetterReason, decodeEvent } from './decodeEvent.js';
 import type { SumMetrics } from './sumMetrics.js';
@@ -122,6 +122,8 @@ export class EventConsumer {
           void connection.close().catch(() => undefined);
           return;
         }
+        const publishedAt = (message.properties.headers as Record<string, unknown> | undefined)?.[PUBLISHED_AT_HEADER];
+        if (typeof publishedAt === 'number' && !message.fields.redelivered) this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
         session.buffer.push(message);
         session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));
       });
