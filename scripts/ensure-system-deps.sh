@@ -2,6 +2,7 @@
 # Make sure everything SumStream needs on this machine is present:
 #   - PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin/pg_ctl), unless DATABASE_URL is set
 #   - RabbitMQ (/usr/lib/rabbitmq/bin/rabbitmq-server), unless AMQP_URL is set
+#   - Prometheus + promtool and prometheus-postgres-exporter, unless SUMSTREAM_OBSERVABILITY=false
 #   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
 # Idempotent; prints nothing when everything is already present.
 # Which PostgreSQL version gets used is decided by src/launcher/postgresInstance.ts
@@ -20,6 +21,14 @@ have_rabbit() { [[ -x "$RABBIT_SERVER" ]]; }
 packages=()
 if [[ -z "${DATABASE_URL:-}" ]] && ! have_postgres; then packages+=(postgresql); fi
 if [[ -z "${AMQP_URL:-}" ]] && ! have_rabbit; then packages+=(rabbitmq-server); fi
+# Prometheus (with promtool) and the PostgreSQL exporter, for `npm start` and the observability tests.
+case "${SUMSTREAM_OBSERVABILITY:-true}" in
+  0|false|no|off) ;;
+  *)
+    command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+    command -v prometheus-postgres-exporter >/dev/null 2>&1 || packages+=(prometheus-postgres-exporter)
+    ;;
+esac
 
 if ((${#packages[@]} > 0)); then
   if [[ "$(id -u)" -eq 0 ]]; then

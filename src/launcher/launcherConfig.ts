@@ -15,6 +15,12 @@ export interface LauncherConfig {
   rabbitPrometheusPort: number;
   /** Erlang distribution port of that RabbitMQ, for rabbitmqctl (`SUMSTREAM_RABBIT_DIST_PORT`). Default 25673. */
   rabbitDistPort: number;
+  /** Start Prometheus and the PostgreSQL exporter (`SUMSTREAM_OBSERVABILITY`). Default true. */
+  observability: boolean;
+  /** Prometheus port (`SUMSTREAM_PROMETHEUS_PORT`). Default 9090. */
+  prometheusPort: number;
+  /** prometheus-postgres-exporter port (`SUMSTREAM_PG_EXPORTER_PORT`). Default 9187. */
+  pgExporterPort: number;
   /** Provided stores: when set, nothing is provisioned. */
   databaseUrl: string | undefined;
   amqpUrl: string | undefined;
@@ -29,6 +35,9 @@ export function launcherConfig(env: Env): LauncherConfig {
     rabbitManagementPort: read.port('SUMSTREAM_RABBIT_MANAGEMENT_PORT', 15672),
     rabbitPrometheusPort: read.port('SUMSTREAM_RABBIT_PROMETHEUS_PORT', 15692),
     rabbitDistPort: read.port('SUMSTREAM_RABBIT_DIST_PORT', 25673),
+    observability: read.bool('SUMSTREAM_OBSERVABILITY', true),
+    prometheusPort: read.port('SUMSTREAM_PROMETHEUS_PORT', 9090),
+    pgExporterPort: read.port('SUMSTREAM_PG_EXPORTER_PORT', 9187),
     databaseUrl: env['DATABASE_URL'] || undefined,
     amqpUrl: env['AMQP_URL'] || undefined,
   };

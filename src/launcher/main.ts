@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { launcherConfig } from './launcherConfig.js';
 import { startPostgres } from './postgresInstance.js';
+import { startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 import { startRabbit } from './rabbitInstance.js';
 import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
 
@@ -46,6 +47,14 @@ async function main(): Promise<void> {
   const env = { ...process.env, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl };
   for (const service of SERVICES) supervise(service, env, 0);
 
+  const prometheusUrl = config.observability
+    ? await startObservability(databaseUrl).catch((error: unknown) => {
+        // The pipeline does not need them: say why and run on without.
+        say('launcher', `Prometheus not started: ${(error as Error).message} Set SUMSTREAM_PROMETHEUS_PORT / SUMSTREAM_PG_EXPORTER_PORT, or SUMSTREAM_OBSERVABILITY=false.`);
+        return undefined;
+      })
+    : undefined;
+
   const e = (name: string, fallback: string) => process.env[name] || fallback;
   say('launcher', 'SumStream is starting:');
   say('launcher', `  gRPC Addition/Add     127.0.0.1:${e('GRPC_PORT', '50051')}`);
@@ -54,7 +63,30 @@ async function main(): Promise<void> {
   say('launcher', `  cdc-relay metrics     http://127.0.0.1:${e('RELAY_METRICS_PORT', '3002')}/metrics`);
   say('launcher', `  sum-service metrics   http://127.0.0.1:${e('SUM_PORT', '4000')}/metrics`);
   if (managementUrl) say('launcher', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
+  if (prometheusUrl) say('launcher', `  Prometheus            ${prometheusUrl} (alerts: ${prometheusUrl}/alerts)`);
   say('launcher', 'Press Ctrl-C to stop everything.');
+}
+
+/** Prometheus (the committed config and alert rules, rendered for the ports in use) and the PostgreSQL exporter. */
+async function startObservability(databaseUrl: string): Promise<string> {
+  const important = (l: string) => /level=(warn|error)/.test(l) && say('launcher', l);
+  const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, log: important });
+  stops.push(() => exporter.stop());
+  const port = (name: string, fallback: number) => Number(process.env[name] || fallback);
+  const prometheus = await startPrometheus({
+    dataDir: path.join(config.home, 'prometheus'),
+    port: config.prometheusPort,
+    targets: {
+      'add-service': `127.0.0.1:${port('ADD_METRICS_PORT', 3001)}`,
+      'cdc-relay': `127.0.0.1:${port('RELAY_METRICS_PORT', 3002)}`,
+      'sum-service': `127.0.0.1:${port('SUM_PORT', 4000)}`,
+      rabbitmq: `127.0.0.1:${config.rabbitPrometheusPort}`,
+      postgres: `127.0.0.1:${config.pgExporterPort}`,
+    },
+    log: important,
+  });
+  stops.push(() => prometheus.stop());
+  return prometheus.url;
 }
 
 /** Runs a service and restarts it (after a pause that grows with quick crashes) if it exits unasked. */

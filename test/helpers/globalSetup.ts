@@ -26,6 +26,8 @@ declare module 'vitest' {
     amqpUrl: string;
     /** http://user:pass@host:port of the test broker's management API. */
     amqpManagementUrl: string;
+    /** host:port of the test broker's Prometheus endpoint (rabbitmq_prometheus), or '' when not known. */
+    rabbitPrometheusTarget: string;
   }
 }
 
@@ -75,6 +77,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (rabbitRes?.status === 'fulfilled' && rabbitRes.value) {
       project.provide('amqpUrl', rabbitRes.value.url);
       project.provide('amqpManagementUrl', rabbitRes.value.managementUrl);
+      project.provide('rabbitPrometheusTarget', `127.0.0.1:${promPort}`);
       summary.push(`rabbitmq ${rabbitRes.value.url} (${rabbitRes.value.nodeName})`);
     }
   }
@@ -82,6 +85,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (envAmqp) {
     project.provide('amqpUrl', envAmqp);
     project.provide('amqpManagementUrl', process.env.TEST_AMQP_MANAGEMENT_URL ?? defaultManagementUrl(envAmqp));
+    project.provide('rabbitPrometheusTarget', process.env.TEST_RABBIT_PROMETHEUS_TARGET ?? '');
   }
   if (summary.length > 0) console.log(`[globalSetup] started ${summary.join(', ')} in ${Date.now() - t0} ms`);
 
