@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
+import { SumStreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import type { AddMetrics } from './addMetrics.js';
 import { checkAddRequestWire } from './checkAddRequestWire.js';
@@ -21,6 +22,10 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** Largest request accepted, in bytes. Default 4096. */
   maxRequestBytes?: number;
+  /** Checks the `authorization` metadata of Add and GetSum. Default: everything passes. */
+  authorize?: (authorization: string | undefined) => boolean;
+  /** Admits one Add, or refuses it as over the rate limit. Default: unlimited. */
+  admit?: () => boolean;
 }
 
 const MALFORMED = Symbol('malformed');
@@ -65,9 +70,24 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
     callback({ code, details });
   };
 
+  const authorize = options.authorize ?? (() => true);
+  const admit = options.admit ?? (() => true);
+  /** Refuses the call (and answers) when it lacks a valid token; true when it may proceed. */
+  const authorized = (method: string, started: bigint, call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): boolean => {
+    const value = call.metadata.get('authorization')[0];
+    if (authorize(value === undefined ? undefined : String(value))) return true;
+    fail(method, started, callback, new SumStreamError('unauthenticated', 'Missing or invalid bearer token: send the metadata entry "authorization: Bearer <token>".'));
+    return false;
+  };
+
   server.addService(tolerantService, {
     Add: (call: grpc.ServerUnaryCall<MaybeMalformed, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
+      if (!authorized('Add', started, call, callback)) return;
+      if (!admit()) {
+        fail('Add', started, callback, new SumStreamError('rate_limited', 'This add-service is over its rate limit (ADD_RATE_LIMIT); retry with backoff.'));
+        return;
+      }
       const malformed = call.request[MALFORMED];
       if (malformed !== undefined) {
         observe('Add', started, grpc.status.INVALID_ARGUMENT);
@@ -93,8 +113,9 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
         (error: unknown) => fail('Add', started, callback, error),
       );
     },
-    GetSum: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    GetSum: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
+      if (!authorized('GetSum', started, call, callback)) return;
       handlers.readSum().then(
         ({ sum, appliedEvents }) => {
           observe('GetSum', started, grpc.status.OK);
@@ -111,9 +132,14 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
   return { server, health };
 }
 
-/** Binds insecurely (TLS is a later option) and resolves with the bound port. */
-export function bindGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+/** Binds with the given credentials (default insecure) and resolves with the bound port. */
+export function bindGrpc(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    server.bindAsync(`${host}:${port}`, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
   });
+}
+
+/** TLS server credentials from PEM files; with a client CA, clients must present a certificate it signed. */
+export function tlsCredentials(pem: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined }): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(pem.clientCa ?? null, [{ cert_chain: pem.cert, private_key: pem.key }], pem.clientCa !== undefined);
 }

@@ -7,6 +7,7 @@ const STATUS_BY_KIND: Record<FailureKind, status> = {
   conflict: status.ALREADY_EXISTS,
   unavailable: status.UNAVAILABLE,
   unauthenticated: status.UNAUTHENTICATED,
+  rate_limited: status.RESOURCE_EXHAUSTED,
 };
 
 /** Maps a failure to the gRPC status and message a client sees; unknown errors become INTERNAL. */

@@ -1,28 +1,30 @@
 /** add-service composition root: gRPC Addition on GRPC_PORT, /metrics and probes on ADD_METRICS_PORT. */
+import { readFile } from 'node:fs/promises';
 import { createPool } from '../shared/db/createPool.js';
-import { migrate } from '../shared/db/migrate.js';
+import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { readSum } from '../shared/db/readSum.js';
 import { loadAdditionProto } from '../shared/grpc/loadAdditionProto.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
-import { runProcess } from '../shared/lifecycle/runProcess.js';
+import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger, redactUrl } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
+import { TokenBucket } from '../shared/tokenBucket.js';
 import { addServiceConfig } from './addServiceConfig.js';
 import { createAddMetrics } from './addMetrics.js';
 import { AdditionWriter } from './additionWriter.js';
-import { bindGrpc, createGrpcServer } from './createGrpcServer.js';
+import { bearerTokenCheck } from './bearerTokenCheck.js';
+import { bindGrpc, createGrpcServer, tlsCredentials } from './createGrpcServer.js';
 import { pruneOutbox } from './pruneOutbox.js';
 
-const config = addServiceConfig(process.env);
+const config = configOrExit(() => addServiceConfig(process.env));
 const logger = createLogger('add-service', config.logLevel);
 
 runProcess(logger, async () => {
   const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-add-service' }, (error) =>
     logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
-  const applied = await migrate(pool);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  await migrateIfEnabled(pool, config.migrate, logger);
 
   const registry = createRegistry('add-service');
   const metrics = createAddMetrics(registry);
@@ -34,13 +36,24 @@ runProcess(logger, async () => {
       metrics.transactionDuration.observe(seconds);
     },
   });
+  const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
   const { server, health } = createGrpcServer({
     packageDefinition: loadAdditionProto(),
     handlers: { record: (command) => writer.write(command), readSum: () => readSum(pool) },
     metrics,
     logger,
+    maxRequestBytes: config.maxRequestBytes,
+    authorize: bearerTokenCheck(config.authTokens),
+    admit: rateLimit ? () => rateLimit.tryTake() : undefined,
   });
-  const grpcPort = await bindGrpc(server, config.bindHost, config.grpcPort);
+  const credentials = config.tls
+    ? tlsCredentials({
+        cert: await readFile(config.tls.certFile),
+        key: await readFile(config.tls.keyFile),
+        clientCa: config.tls.clientCaFile ? await readFile(config.tls.clientCaFile) : undefined,
+      })
+    : undefined;
+  const grpcPort = await bindGrpc(server, config.bindHost, config.grpcPort, credentials);
 
   const ops = createHttpServer({
     routes: opsRoutes(registry, async () => {
@@ -55,7 +68,7 @@ runProcess(logger, async () => {
     pruneOutbox(pool, config.outboxRetentionSeconds).catch((error: unknown) => logger.warn({ err: error }, 'outbox pruning failed'));
   }, Math.min(10_000, config.outboxRetentionSeconds * 1000));
 
-  logger.info({ grpcPort, metricsPort, database: redactUrl(config.databaseUrl) }, 'add-service ready');
+  logger.info({ grpcPort, metricsPort, tls: config.tls !== undefined, auth: config.authTokens.length > 0, database: redactUrl(config.databaseUrl) }, 'add-service ready');
   return [
     { name: 'postgres pool', close: () => pool.end() },
     { name: 'outbox pruner', close: () => clearInterval(pruner) },

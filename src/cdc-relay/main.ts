@@ -1,9 +1,9 @@
 /** cdc-relay composition root: streams outbox inserts from the WAL into RabbitMQ. */
 import { createPool } from '../shared/db/createPool.js';
-import { migrate } from '../shared/db/migrate.js';
+import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
-import { runProcess } from '../shared/lifecycle/runProcess.js';
+import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { checkReplicationPrerequisites } from './checkReplicationPrerequisites.js';
@@ -12,7 +12,7 @@ import { Relay } from './relay.js';
 import { relayConfig } from './relayConfig.js';
 import { createRelayMetrics } from './relayMetrics.js';
 
-const config = relayConfig(process.env);
+const config = configOrExit(() => relayConfig(process.env));
 const logger = createLogger('cdc-relay', config.logLevel);
 
 runProcess(logger, async () => {
@@ -20,7 +20,7 @@ runProcess(logger, async () => {
     logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
   await checkReplicationPrerequisites(pool);
-  await migrate(pool);
+  await migrateIfEnabled(pool, config.migrate, logger);
   await ensureSlot(pool, { slot: config.slot, publication: config.publication, table: `${config.table.schema}.${config.table.name}` });
 
   const registry = createRegistry('cdc-relay');

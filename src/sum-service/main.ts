@@ -1,35 +1,36 @@
 /** sum-service composition root: consumes addition events, serves GET /sum and probes on SUM_PORT. */
 import { createPool } from '../shared/db/createPool.js';
-import { migrate } from '../shared/db/migrate.js';
+import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { readSum } from '../shared/db/readSum.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
-import { runProcess } from '../shared/lifecycle/runProcess.js';
+import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
+import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
 import { sumRoutes } from './sumRoutes.js';
 import { createSumMetrics } from './sumMetrics.js';
 import { sumServiceConfig } from './sumServiceConfig.js';
 
-const config = sumServiceConfig(process.env);
+const config = configOrExit(() => sumServiceConfig(process.env));
 const logger = createLogger('sum-service', config.logLevel);
 
 runProcess(logger, async () => {
   const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-sum-service' }, (error) =>
     logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
-  const applied = await migrate(pool);
-  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  await migrateIfEnabled(pool, config.migrate, logger);
 
   const registry = createRegistry('sum-service');
   const metrics = createSumMetrics(registry);
   const consumer = new EventConsumer({ amqpUrl: config.amqpUrl, topology: config.topology, pool, metrics, logger, prefetch: config.prefetch, maxBatch: config.maxBatch });
   await consumer.start();
 
+  const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
   const server = createHttpServer({
     routes: {
-      ...sumRoutes(() => readSum(pool), logger, (sum) => metrics.currentSum.set(Number(sum))),
+      ...sumRoutes(() => readSum(pool), logger, (sum) => metrics.currentSum.set(Number(sum)), rateLimit ? () => rateLimit.tryTake() : undefined),
       ...opsRoutes(registry, async () => {
         await pool.query('SELECT 1');
         return consumer.ready ? undefined : 'Not consuming from RabbitMQ yet; see the log for the connection error.';

@@ -1,5 +1,5 @@
 import type { Routes } from '../shared/http/createHttpServer.js';
-import { sendJson } from '../shared/http/problem.js';
+import { sendJson, sendProblem } from '../shared/http/problem.js';
 import type { SumSnapshot } from '../shared/db/readSum.js';
 import type { Logger } from '../shared/log/createLogger.js';
 
@@ -8,10 +8,11 @@ import type { Logger } from '../shared/log/createLogger.js';
  * text, never through a JS number, so it is exact at any size. When the store cannot be
  * read: 503 problem JSON that also keeps the original's `error` member.
  */
-export function sumRoutes(readSum: () => Promise<SumSnapshot>, logger: Logger, onSum?: (sum: string) => void): Routes {
+export function sumRoutes(readSum: () => Promise<SumSnapshot>, logger: Logger, onSum?: (sum: string) => void, admit: () => boolean = () => true): Routes {
   return {
     '/sum': {
       GET: async (_req, res) => {
+        if (!admit()) return sendProblem(res, 429, 'Too Many Requests', 'This sum-service is over its rate limit (SUM_RATE_LIMIT); retry shortly.', { 'retry-after': '1' });
         let snapshot: SumSnapshot;
         try {
           snapshot = await readSum();

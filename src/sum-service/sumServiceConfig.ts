@@ -10,6 +10,8 @@ export interface SumServiceConfig extends CommonConfig {
   maxBatch: number;
   /** PostgreSQL connections (`SUM_DB_POOL_SIZE`). Default 10. */
   poolSize: number;
+  /** GET /sum requests per second this process answers (`SUM_RATE_LIMIT`); beyond it 429. Default 0: unlimited. */
+  rateLimit: number;
 }
 
 export function sumServiceConfig(env: Env): SumServiceConfig {
@@ -20,5 +22,6 @@ export function sumServiceConfig(env: Env): SumServiceConfig {
     prefetch: read.int('CONSUMER_PREFETCH', 256, { min: 1, max: 65_535 }),
     maxBatch: read.int('CONSUMER_MAX_BATCH', 256, { min: 1, max: 10_000 }),
     poolSize: read.int('SUM_DB_POOL_SIZE', 10, { min: 2, max: 500 }),
+    rateLimit: read.int('SUM_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }),
   };
 }

@@ -13,9 +13,9 @@ export interface AddReply {
 export class AdditionClient {
   private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-  constructor(address: string) {
+  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), private readonly token?: string) {
     const { Addition } = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: typeof grpc.Client };
-    this.client = new Addition(address, grpc.credentials.createInsecure()) as AdditionClient['client'];
+    this.client = new Addition(address, credentials) as AdditionClient['client'];
   }
 
   add(a: bigint | number | string, b: bigint | number | string, idempotencyKey?: string, metadata?: grpc.Metadata): Promise<AddReply> {
@@ -27,6 +27,7 @@ export class AdditionClient {
   }
 
   call<T>(method: string, request: unknown, metadata = new grpc.Metadata()): Promise<T> {
+    if (this.token !== undefined && metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${this.token}`);
     return new Promise((resolve, reject) => {
       this.client[method]!(request, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, reply: T) => (error ? reject(error) : resolve(reply)));
     });

@@ -1,4 +1,6 @@
+import { ConfigError } from './ConfigError.js';
 import { type Env, envReader } from './envReader.js';
+import { productionProblems } from './productionProblems.js';
 
 /** Defaults shared by every process: where the stores are and how events are routed. */
 export const DEFAULTS = {
@@ -39,11 +41,15 @@ export interface CommonConfig {
   logLevel: string;
   /** Interface servers bind to (`BIND_HOST`). Default `127.0.0.1`; `0.0.0.0` in containers. */
   bindHost: string;
+  /** Production mode (`SUMSTREAM_PRODUCTION=true` or `NODE_ENV=production`): default credentials are refused. */
+  production: boolean;
+  /** Apply migrations at start (`SUMSTREAM_MIGRATE`). Default true; false when least-privilege roles run the services. */
+  migrate: boolean;
 }
 
 export function commonConfig(env: Env): CommonConfig {
   const read = envReader(env);
-  return {
+  const config: CommonConfig = {
     databaseUrl: read.url('DATABASE_URL', DEFAULTS.databaseUrl, ['postgres', 'postgresql']),
     amqpUrl: read.url('AMQP_URL', DEFAULTS.amqpUrl, ['amqp', 'amqps']),
     topology: {
@@ -56,5 +62,12 @@ export function commonConfig(env: Env): CommonConfig {
     },
     logLevel: read.oneOf('LOG_LEVEL', DEFAULTS.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     bindHost: read.string('BIND_HOST', DEFAULTS.bindHost),
+    production: read.bool('SUMSTREAM_PRODUCTION', env['NODE_ENV'] === 'production'),
+    migrate: read.bool('SUMSTREAM_MIGRATE', true),
   };
+  if (config.production) {
+    const problems = productionProblems(config, env);
+    if (problems.length > 0) throw new ConfigError(`Production mode refuses to start:\n- ${problems.join('\n- ')}`);
+  }
+  return config;
 }

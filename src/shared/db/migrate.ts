@@ -42,3 +42,10 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
   }
   return applied;
 }
+
+/** Applies pending migrations when `enabled` (the `SUMSTREAM_MIGRATE` knob) and logs what it applied. */
+export async function migrateIfEnabled(pool: pg.Pool, enabled: boolean, logger: { info(obj: object, msg: string): void }): Promise<void> {
+  if (!enabled) return;
+  const applied = await migrate(pool);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+}

@@ -41,3 +41,13 @@ export function runProcess(logger: Logger, start: () => Promise<Closable[]>, tim
     },
   );
 }
+
+/** Loads a process's configuration; an invalid one is reported plainly (no stack trace) and exits 1. */
+export function configOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    process.stderr.write(`Cannot start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
