@@ -42,7 +42,7 @@ describe('observability against a real Prometheus (Debian package)', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl') });
+    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), env: { LOG_LEVEL: 'debug' } });
     const [exporterPort, prometheusPort] = (await freePorts(2)) as [number, number];
     exporter = await startPostgresExporter({ databaseUrl: stack.databaseUrl, port: exporterPort });
     dataDir = await mkdtemp(path.join(tmpdir(), 'sumstream-prometheus-'));
@@ -130,6 +130,17 @@ describe('observability against a real Prometheus (Debian package)', () => {
     }
     expect(failures).toEqual([]);
     console.info(`${alerts.length} alert expressions parse and read existing series`);
+  });
+
+  it('logs one addition under its event id in all three processes, as JSON', async () => {
+    const { operation_id: id } = await stack.client().add(123, 456);
+    const lines = await eventually(() => {
+      const found = stack.logs.filter((line) => line.includes(id));
+      for (const service of ['add-service', 'cdc-relay', 'sum-service']) expect(found.some((line) => line.startsWith(`${service}|`)), service).toBe(true);
+      return found;
+    });
+    for (const line of lines) expect(JSON.parse(line.slice(line.indexOf('|') + 2))).toMatchObject({ eventId: id });
+    console.info(lines.join('\n'));
   });
 
   it('reports end-to-end latency p99 and slot lag after the load', async () => {
