@@ -22,6 +22,8 @@ export interface EventConsumerOptions {
   maxBatch?: number;
   /** Which shard of the sum this instance adds to. Default random. */
   shard?: number;
+  /** Called after a commit that changed the sum. */
+  onSumChanged?: () => void;
 }
 
 /** One connection's worth of state; a reconnect starts a fresh one so stale delivery tags are never acked. */
@@ -198,6 +200,7 @@ export class EventConsumer {
         const result = await applyEvents(pool, events, this.shard);
         metrics.applyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.applied.inc(result.applied.length);
+        if (result.applied.length > 0) this.options.onSumChanged?.();
         metrics.duplicates.inc(result.duplicates);
         const now = Date.now();
         for (const event of result.applied) {

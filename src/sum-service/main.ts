@@ -9,6 +9,7 @@ import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
+import { SumCache } from './sumCache.js';
 import { sumRoutes } from './sumRoutes.js';
 import { createSumMetrics } from './sumMetrics.js';
 import { sumServiceConfig } from './sumServiceConfig.js';
@@ -24,13 +25,24 @@ runProcess(logger, async () => {
 
   const registry = createRegistry('sum-service');
   const metrics = createSumMetrics(registry);
-  const consumer = new EventConsumer({ amqpUrl: config.amqpUrl, topology: config.topology, pool, metrics, logger, prefetch: config.prefetch, maxBatch: config.maxBatch });
+  const sums = new SumCache({ databaseUrl: config.databaseUrl, read: () => readSum(pool), logger });
+  await sums.start();
+  const consumer = new EventConsumer({
+    amqpUrl: config.amqpUrl,
+    topology: config.topology,
+    pool,
+    metrics,
+    logger,
+    prefetch: config.prefetch,
+    maxBatch: config.maxBatch,
+    onSumChanged: () => sums.changed(),
+  });
   await consumer.start();
 
   const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
   const server = createHttpServer({
     routes: {
-      ...sumRoutes(() => readSum(pool), logger, (sum) => metrics.currentSum.set(Number(sum)), rateLimit ? () => rateLimit.tryTake() : undefined),
+      ...sumRoutes(() => sums.get(), logger, (sum) => metrics.currentSum.set(Number(sum)), rateLimit ? () => rateLimit.tryTake() : undefined),
       ...opsRoutes(registry, async () => {
         await pool.query('SELECT 1');
         return consumer.ready ? undefined : 'Not consuming from RabbitMQ yet; see the log for the connection error.';
@@ -46,6 +58,7 @@ runProcess(logger, async () => {
   logger.info({ port }, 'sum-service ready');
   return [
     { name: 'postgres pool', close: () => pool.end() },
+    { name: 'sum notifications', close: () => sums.close() },
     { name: 'event consumer', close: () => consumer.close() },
     { name: 'http server', close: () => closeServer(server) },
   ];

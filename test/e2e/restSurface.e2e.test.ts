@@ -74,8 +74,12 @@ describe('REST surface of the sum-service', () => {
     await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
     try {
       await stack.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sumstream-sum-service'");
-      const res = await fetch(`${base}/sum`);
-      expect(res.status).toBe(503);
+      // Once it notices that its notification connection is gone it reads per request, and fails.
+      const res = await eventually(async () => {
+        const answer = await fetch(`${base}/sum`);
+        expect(answer.status).toBe(503);
+        return answer;
+      });
       expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect(await res.json()).toMatchObject({ status: 503, title: 'Service Unavailable', error: 'Failed to read sum' });
       expect((await fetch(`${base}/readyz`)).status).toBe(503);
