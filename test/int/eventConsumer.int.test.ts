@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { commonConfig, type TopologyConfig } from '../../src/shared/config/commonConfig.js';
+import type { TopologyConfig } from '../../src/shared/config/commonConfig.js';
 import { migrate } from '../../src/shared/db/migrate.js';
 import { readSum } from '../../src/shared/db/readSum.js';
 import { additionEventPayload } from '../../src/shared/events/additionEventPayload.js';
@@ -16,21 +16,10 @@ import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/freePort.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { createTestVhost, type TestVhost } from '../helpers/testVhost.js';
+import { uniqueTopology } from '../helpers/uniqueTopology.js';
 
 const logger = createLogger('test', 'silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The default topology with names of its own, so tests cannot see each other's messages. */
-function uniqueTopology(): TopologyConfig {
-  const suffix = randomBytes(4).toString('hex');
-  return {
-    ...commonConfig({}).topology,
-    routingKey: `addition.${suffix}`,
-    queue: `addition-${suffix}`,
-    deadLetterQueue: `addition-${suffix}.dead-letter`,
-    deadLetterExchange: `sumstream.dead-letter.${suffix}`,
-  };
-}
 
 /** A relay-like event: the addition payload as body, its id as message_id and `id` header. */
 function additionEvent(a: bigint, b: bigint, id: string = randomUUID()) {

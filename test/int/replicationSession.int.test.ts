@@ -8,7 +8,7 @@ import { checkReplicationPrerequisites } from '../../src/cdc-relay/checkReplicat
 import { ensureSlot } from '../../src/cdc-relay/ensureSlot.js';
 import { Relay } from '../../src/cdc-relay/relay.js';
 import { createRelayMetrics, type RelayMetrics } from '../../src/cdc-relay/relayMetrics.js';
-import { commonConfig, type TopologyConfig } from '../../src/shared/config/commonConfig.js';
+import type { TopologyConfig } from '../../src/shared/config/commonConfig.js';
 import { migrate } from '../../src/shared/db/migrate.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
@@ -17,23 +17,13 @@ import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../../src/shared/v
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { createTestVhost, type TestVhost } from '../helpers/testVhost.js';
+import { uniqueTopology } from '../helpers/uniqueTopology.js';
 
 const PUBLICATION = 'sumstream_outbox'; // created by migrations/0001
 const TABLE = { schema: 'public', name: 'outbox' };
 const logger = createLogger('test', 'silent');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hex = () => randomBytes(4).toString('hex');
-
-function uniqueTopology(): TopologyConfig {
-  const suffix = hex();
-  return {
-    ...commonConfig({}).topology,
-    routingKey: `addition.${suffix}`,
-    queue: `addition-${suffix}`,
-    deadLetterQueue: `addition-${suffix}.dead-letter`,
-    deadLetterExchange: `sumstream.dead-letter.${suffix}`,
-  };
-}
 
 const gauge = async (metric: RelayMetrics['active']): Promise<number> => (await metric.get()).values[0]?.value ?? 0;
 const counter = async (metric: RelayMetrics['published']): Promise<number> => (await metric.get()).values[0]?.value ?? 0;
