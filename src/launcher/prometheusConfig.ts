@@ -18,13 +18,41 @@ export const DEFAULT_TARGETS: PrometheusTargets = {
   prometheus: '127.0.0.1:9090',
 };
 
+/** The Docker Compose stack's configuration (service hostnames), rendered from the template. */
+export const COMPOSE_PROMETHEUS_CONFIG = path.join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus.compose.yml');
+
+/** Scrape targets inside docker-compose.yml's network: service name and container port. */
+export const COMPOSE_TARGETS: PrometheusTargets = {
+  'add-service': 'add-service:3001',
+  'cdc-relay': 'cdc-relay:3002',
+  'sum-service': 'sum-service:4000',
+  rabbitmq: 'rabbitmq:15692',
+  postgres: 'postgres-exporter:9187',
+  prometheus: 'prometheus:9090',
+};
+
+const COMPOSE_HEADER = [
+  '# Prometheus for the Docker Compose stack (docker-compose.yml): service hostnames, container ports.',
+  '# GENERATED from prometheus.yml by renderComposePrometheusConfig() in src/launcher/prometheusConfig.ts;',
+  '# test/int/deployment.int.test.ts fails when the two differ. Edit prometheus.yml, then regenerate:',
+  `#   node --import tsx -e "import('./src/launcher/prometheusConfig.ts').then(async (m) => process.stdout.write(await m.renderComposePrometheusConfig()))" > deploy/prometheus/prometheus.compose.yml`,
+].join('\n');
+
+export interface RenderOptions {
+  /** Replaces every `scrape_interval`/`evaluation_interval` of 5s. */
+  scrapeInterval?: string;
+  /** Replaces the template's leading comment block (the lines before `global:`). */
+  header?: string;
+}
+
 /**
  * Renders the committed prometheus.yml for other ports (and optionally another scrape
- * interval): each job's default target is replaced by the one given. Fails loudly if the
- * template no longer has a default target, so the two cannot drift apart silently.
+ * interval or header): each job's default target is replaced by the one given. Fails loudly if
+ * the template no longer has a default target, so the two cannot drift apart silently.
  */
-export async function renderPrometheusConfig(targets: PrometheusTargets, options: { scrapeInterval?: string } = {}): Promise<string> {
+export async function renderPrometheusConfig(targets: PrometheusTargets, options: RenderOptions = {}): Promise<string> {
   let text = await readFile(PROMETHEUS_TEMPLATE, 'utf8');
+  if (options.header !== undefined) text = `${options.header.replace(/\n*$/, '\n')}${text.replace(/^(?:#.*\n)*/, '')}`;
   for (const [job, target] of Object.entries(targets) as [keyof PrometheusTargets, string][]) {
     const placeholder = `['${DEFAULT_TARGETS[job]}']`;
     if (!text.includes(placeholder)) throw new Error(`${PROMETHEUS_TEMPLATE} has no target ${placeholder} for job ${job}; keep the defaults in step with DEFAULT_TARGETS.`);
@@ -32,4 +60,9 @@ export async function renderPrometheusConfig(targets: PrometheusTargets, options
   }
   if (options.scrapeInterval) text = text.replace(/(scrape_interval|evaluation_interval): 5s/g, `$1: ${options.scrapeInterval}`);
   return text;
+}
+
+/** What deploy/prometheus/prometheus.compose.yml must contain. */
+export function renderComposePrometheusConfig(): Promise<string> {
+  return renderPrometheusConfig(COMPOSE_TARGETS, { header: COMPOSE_HEADER });
 }
