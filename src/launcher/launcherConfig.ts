@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { type Env, envReader } from '../shared/config/envReader.js';
+import { DEBEZIUM_VERSION } from './debeziumInstance.js';
 import { REPO_ROOT } from './serviceProcess.js';
 
 export interface LauncherConfig {
@@ -21,6 +22,14 @@ export interface LauncherConfig {
   prometheusPort: number;
   /** prometheus-postgres-exporter port (`SUMSTREAM_PG_EXPORTER_PORT`). Default 9187. */
   pgExporterPort: number;
+  /** Which change data capture runs (`SUMSTREAM_CDC`): the built-in `relay` or `debezium` (Debezium Server). Default `relay`. */
+  cdc: 'relay' | 'debezium';
+  /** Debezium Server's HTTP port, `/q/health` (`SUMSTREAM_DEBEZIUM_PORT`). Default 3003. Used with `SUMSTREAM_CDC=debezium`. */
+  debeziumPort: number;
+  /** Debezium Server release fetched from Maven Central (`SUMSTREAM_DEBEZIUM_VERSION`). Default 3.6.1.Final. */
+  debeziumVersion: string;
+  /** A Java 21+ to run Debezium Server with (`JAVA_HOME`). Default: the highest under /usr/lib/jvm, then `java` on PATH. */
+  javaHome: string | undefined;
   /** Provided stores: when set, nothing is provisioned. */
   databaseUrl: string | undefined;
   amqpUrl: string | undefined;
@@ -38,6 +47,10 @@ export function launcherConfig(env: Env): LauncherConfig {
     observability: read.bool('SUMSTREAM_OBSERVABILITY', true),
     prometheusPort: read.port('SUMSTREAM_PROMETHEUS_PORT', 9090),
     pgExporterPort: read.port('SUMSTREAM_PG_EXPORTER_PORT', 9187),
+    cdc: read.oneOf('SUMSTREAM_CDC', 'relay', ['relay', 'debezium']),
+    debeziumPort: read.port('SUMSTREAM_DEBEZIUM_PORT', 3003),
+    debeziumVersion: read.string('SUMSTREAM_DEBEZIUM_VERSION', DEBEZIUM_VERSION),
+    javaHome: env['JAVA_HOME'] || undefined,
     databaseUrl: env['DATABASE_URL'] || undefined,
     amqpUrl: env['AMQP_URL'] || undefined,
   };

@@ -2,21 +2,29 @@
  * `npm start`: the whole stack on one machine. Starts project-owned PostgreSQL (wal_level=logical)
  * and RabbitMQ unless DATABASE_URL / AMQP_URL point elsewhere, then the three SumStream
  * processes with prefixed logs, restarting any that crashes; Ctrl-C stops everything.
+ * With SUMSTREAM_CDC=debezium, Debezium Server takes the cdc-relay's place.
  */
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { commonConfig } from '../shared/config/commonConfig.js';
+import { type DebeziumInstance, startDebezium } from './debeziumInstance.js';
+import { debeziumLogLine } from './debeziumLogLine.js';
 import { launcherConfig } from './launcherConfig.js';
 import { startPostgres } from './postgresInstance.js';
 import { startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 import { startRabbit } from './rabbitInstance.js';
 import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
 
-const COLORS: Record<ServiceName | 'launcher', string> = { 'add-service': '36', 'cdc-relay': '35', 'sum-service': '33', launcher: '32' };
-const say = (who: ServiceName | 'launcher', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
+const COLORS: Record<ServiceName | 'debezium' | 'launcher', string> = { 'add-service': '36', 'cdc-relay': '35', debezium: '35', 'sum-service': '33', launcher: '32' };
+const say = (who: ServiceName | 'debezium' | 'launcher', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
 
 const config = launcherConfig(process.env);
 const stops: (() => Promise<void>)[] = [];
 const children = new Map<ServiceName, ChildProcess>();
+let debezium: DebeziumInstance | undefined;
+/** A Debezium start in progress, and how to abandon it on Ctrl-C. */
+let debeziumStarting: Promise<unknown> | undefined;
+const debeziumAbort = new AbortController();
 let stopping = false;
 
 async function main(): Promise<void> {
@@ -45,7 +53,9 @@ async function main(): Promise<void> {
     managementUrl = `http://127.0.0.1:${config.rabbitManagementPort}`;
   }
   const env = { ...process.env, DATABASE_URL: databaseUrl, AMQP_URL: amqpUrl };
-  for (const service of SERVICES) supervise(service, env, 0);
+  const debeziumCdc = config.cdc === 'debezium';
+  for (const service of SERVICES) if (!(debeziumCdc && service === 'cdc-relay')) supervise(service, env, 0);
+  if (debeziumCdc) await superviseDebezium(databaseUrl, amqpUrl, 0);
 
   const prometheusUrl = config.observability
     ? await startObservability(databaseUrl).catch((error: unknown) => {
@@ -60,7 +70,8 @@ async function main(): Promise<void> {
   say('launcher', `  gRPC Addition/Add     127.0.0.1:${e('GRPC_PORT', '50051')}`);
   say('launcher', `  GET /sum              http://127.0.0.1:${e('SUM_PORT', '4000')}/sum`);
   say('launcher', `  add-service metrics   http://127.0.0.1:${e('ADD_METRICS_PORT', '3001')}/metrics`);
-  say('launcher', `  cdc-relay metrics     http://127.0.0.1:${e('RELAY_METRICS_PORT', '3002')}/metrics`);
+  if (debeziumCdc) say('launcher', `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`);
+  else say('launcher', `  cdc-relay metrics     http://127.0.0.1:${e('RELAY_METRICS_PORT', '3002')}/metrics`);
   say('launcher', `  sum-service metrics   http://127.0.0.1:${e('SUM_PORT', '4000')}/metrics`);
   if (managementUrl) say('launcher', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
   if (prometheusUrl) say('launcher', `  Prometheus            ${prometheusUrl} (alerts: ${prometheusUrl}/alerts)`);
@@ -103,11 +114,59 @@ function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number
   });
 }
 
+/**
+ * Debezium Server in the cdc-relay's place (fetched on first use), restarted like a service when
+ * it exits unasked. The first start is awaited, so a missing Java or Maven stops `npm start` with
+ * the fix; a failed restart is tried again later.
+ */
+async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: number): Promise<void> {
+  const started = Date.now();
+  say('launcher', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central)`);
+  const starting = startDebezium({
+    databaseUrl,
+    amqpUrl,
+    dataDir: path.join(config.home, 'debezium'),
+    topology: commonConfig(process.env).topology,
+    httpPort: config.debeziumPort,
+    version: config.debeziumVersion,
+    javaHome: config.javaHome,
+    signal: debeziumAbort.signal,
+    logFile: path.join(config.home, 'debezium', 'debezium.log'),
+    // Its life cycle, warnings and errors here; everything in debezium.log.
+    log: (line) => {
+      const shown = debeziumLogLine(line);
+      if (shown !== undefined) say('debezium', shown);
+    },
+  });
+  debeziumStarting = starting.catch(() => undefined);
+  const instance = await starting;
+  debezium = instance;
+  say('launcher', `Debezium Server is streaming (${instance.healthUrl})`);
+  instance.process.once('exit', (code, signal) => {
+    if (stopping) return;
+    const restart = (failures: number): void => {
+      const delay = Math.min(30_000, 1000 * 2 ** failures);
+      say('launcher', `restarting Debezium Server in ${delay / 1000}s`);
+      setTimeout(() => {
+        if (stopping) return;
+        superviseDebezium(databaseUrl, amqpUrl, failures).catch((error: unknown) => {
+          if (stopping) return;
+          say('launcher', `Debezium Server did not start: ${(error as Error).message}`);
+          restart(failures + 1);
+        });
+      }, delay);
+    };
+    say('launcher', `Debezium Server exited (${code ?? signal})`);
+    restart(Date.now() - started < 60_000 ? crashes + 1 : 0);
+  });
+}
+
 async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   say('launcher', `${signal}: stopping SumStream processes`);
-  await Promise.all([...children.values()].map((child) => stopChild(child)));
+  debeziumAbort.abort();
+  await Promise.all([...[...children.values()].map((child) => stopChild(child)), debeziumStarting, debezium?.stop()]);
   for (const stop of stops.reverse()) await stop().catch((error: unknown) => say('launcher', `stop failed: ${(error as Error).message}`));
   say('launcher', 'stopped');
   process.exit(exitCode);
