@@ -6,7 +6,7 @@ import { opsRoutes } from '../shared/http/opsRoutes.js';
 import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
-import { checkReplicationPrerequisites } from './checkReplicationPrerequisites.js';
+import { checkReplicationPrerequisites } from '../shared/db/checkReplicationPrerequisites.js';
 import { ensureSlot } from './ensureSlot.js';
 import { Relay } from './relay.js';
 import { relayConfig } from './relayConfig.js';

@@ -11,7 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { checkReplicationPrerequisites } from '../cdc-relay/checkReplicationPrerequisites.js';
+import { checkReplicationPrerequisites } from '../shared/db/checkReplicationPrerequisites.js';
 import { DEFAULTS, type TopologyConfig } from '../shared/config/commonConfig.js';
 import { createPool } from '../shared/db/createPool.js';
 import { migrate } from '../shared/db/migrate.js';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AdditionWriter, type RecordedAddition } from '../../src/add-service/additionWriter.js';
 import { validateAddRequest } from '../../src/add-service/validateAddRequest.js';
-import { checkReplicationPrerequisites } from '../../src/cdc-relay/checkReplicationPrerequisites.js';
+import { checkReplicationPrerequisites } from '../../src/shared/db/checkReplicationPrerequisites.js';
 import { ensureSlot } from '../../src/cdc-relay/ensureSlot.js';
 import { Relay } from '../../src/cdc-relay/relay.js';
 import { createRelayMetrics, type RelayMetrics } from '../../src/cdc-relay/relayMetrics.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReplicationPrerequisites } from '../../src/cdc-relay/checkReplicationPrerequisites.js';
+import { checkReplicationPrerequisites } from '../../src/shared/db/checkReplicationPrerequisites.js';
 
 /** The check reads one row; a server answering with these settings. */
 const server = (row: { wal_level: string; role: string; can_replicate: boolean }) => ({ query: async () => ({ rows: [row] }) }) as never;

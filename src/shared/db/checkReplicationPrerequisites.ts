@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ConfigError } from '../shared/config/ConfigError.js';
+import { ConfigError } from '../config/ConfigError.js';
 
 /**
  * Refuses to run CDC on a server that cannot do it, with the fix in the message:
