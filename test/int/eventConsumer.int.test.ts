@@ -177,6 +177,27 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     expect(BigInt(after.sum) - BigInt(before.sum)).toBe(expected);
   });
 
+  it("applies the original project's Debezium envelopes once, even when a re-snapshot (op r) repeats a create (op c)", async () => {
+    const topology = uniqueTopology();
+    await startConsumer(topology);
+    const before = BigInt((await readSum(pool)).sum);
+    // The original's Debezium Server: raw change events of outbox(id bigserial, msg integer), JSON with schemas.
+    const envelope = (id: number, msg: number, op: 'c' | 'r') =>
+      Buffer.from(JSON.stringify({ schema: { type: 'struct' }, payload: { before: null, after: { id, msg, started_at: null }, source: { table: 'outbox' }, op, ts_ms: Date.now() } }));
+    await publish(topology, [
+      { body: envelope(1, 7, 'c'), options: {} },
+      { body: envelope(2, 35, 'c'), options: {} },
+      // Debezium restarted with offsets in memory: it snapshots the table again.
+      { body: envelope(1, 7, 'r'), options: {} },
+      { body: envelope(2, 35, 'r'), options: {} },
+      { body: envelope(3, -2, 'r'), options: {} },
+    ]);
+    await eventually(async () => expect(BigInt((await readSum(pool)).sum) - before).toBe(40n), { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(BigInt((await readSum(pool)).sum) - before).toBe(40n);
+    expect((await drainQueue(topology.deadLetterQueue)).length).toBe(0);
+  });
+
   it('neither acknowledges nor dead-letters while PostgreSQL is unreachable, and loses nothing', async () => {
     // Given a consumer whose database is a port nothing listens on
     const topology = uniqueTopology();
