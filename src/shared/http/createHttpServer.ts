@@ -47,6 +47,13 @@ export function createHttpServer(options: HttpServerOptions): Server {
         else res.destroy();
       });
   });
+  // CONNECT and Upgrade requests bypass the request handler; without these Node would just drop them.
+  for (const event of ['connect', 'upgrade'] as const) {
+    server.on(event, (req: IncomingMessage, socket: import('node:stream').Duplex) => {
+      const body = JSON.stringify({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: `${req.method} and protocol upgrades are not served here.` });
+      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  }
   server.requestTimeout = options.requestTimeoutMs ?? 10_000;
   server.headersTimeout = options.headersTimeoutMs ?? 5_000;
   server.keepAliveTimeout = 65_000;
