@@ -47,7 +47,8 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
   );
   let fail: (error: Error) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (fail = reject));
+  let hasFailed = false;
+  const failed = new Promise<never>((_, reject) => (fail = (error) => ((hasFailed = true), reject(error))));
   failed.catch(() => undefined);
   let reported = 0n;
   let lastReportAt = 0;
@@ -87,52 +88,61 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     let paused = false;
     const socket = () => (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
     service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
+      // After a failure, data is no longer tracked: a keepalive must not confirm past it.
+      if (hasFailed) return;
       tracker.idleAt(parseLsn(lsn));
       report(shouldRespond);
     });
     service.on('error', (error: Error) => fail(error));
     service.on('data', (_lsn: string, message: { tag: string; commitEndLsn?: string | null }) => {
-      if (message.tag === 'begin') {
-        tracker.begin();
-        eventsInTransaction = 0;
-      } else if (message.tag === 'insert') {
-        const event = decodeOutboxInsert(message as InsertMessage, options.table);
-        if (!event) return;
-        const seq = tracker.published();
-        eventsInTransaction++;
-        const started = process.hrtime.bigint();
-        channel.publish(
-          topology.exchange,
-          topology.routingKey,
-          Buffer.from(event.body),
-          {
-            persistent: true,
-            mandatory: true,
-            messageId: event.id,
-            type: event.type,
-            contentType: 'application/json',
-            timestamp: Math.floor(Date.now() / 1000),
-            headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId, [PUBLISHED_AT_HEADER]: Date.now() },
-          },
-          (error: unknown) => {
-            if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
-            metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-            metrics.published.inc();
-            tracker.confirm(seq);
-            if (paused && tracker.inFlight < maxInFlight / 2) {
-              paused = false;
-              socket()?.resume();
-            }
-          },
-        );
-        logger.debug({ eventId: event.id }, 'event published');
-        if (!paused && tracker.inFlight >= maxInFlight) {
-          paused = true;
-          socket()?.pause();
+      // Handlers run inside the replication socket's data callback: a throw here (e.g. publishing on a
+      // channel RabbitMQ just closed) would be an uncaught exception. It ends the session instead.
+      if (hasFailed) return;
+      try {
+        if (message.tag === 'begin') {
+          tracker.begin();
+          eventsInTransaction = 0;
+        } else if (message.tag === 'insert') {
+          const event = decodeOutboxInsert(message as InsertMessage, options.table);
+          if (!event) return;
+          const seq = tracker.published();
+          eventsInTransaction++;
+          const started = process.hrtime.bigint();
+          channel.publish(
+            topology.exchange,
+            topology.routingKey,
+            Buffer.from(event.body),
+            {
+              persistent: true,
+              mandatory: true,
+              messageId: event.id,
+              type: event.type,
+              contentType: 'application/json',
+              timestamp: Math.floor(Date.now() / 1000),
+              headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId, [PUBLISHED_AT_HEADER]: Date.now() },
+            },
+            (error: unknown) => {
+              if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
+              metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+              metrics.published.inc();
+              tracker.confirm(seq);
+              if (paused && tracker.inFlight < maxInFlight / 2) {
+                paused = false;
+                socket()?.resume();
+              }
+            },
+          );
+          logger.debug({ eventId: event.id }, 'event published');
+          if (!paused && tracker.inFlight >= maxInFlight) {
+            paused = true;
+            socket()?.pause();
+          }
+        } else if (message.tag === 'commit') {
+          if (message.commitEndLsn) tracker.commit(parseLsn(message.commitEndLsn));
+          if (eventsInTransaction > 0) metrics.batchSize.observe(eventsInTransaction);
         }
-      } else if (message.tag === 'commit') {
-        if (message.commitEndLsn) tracker.commit(parseLsn(message.commitEndLsn));
-        if (eventsInTransaction > 0) metrics.batchSize.observe(eventsInTransaction);
+      } catch (error) {
+        fail(error instanceof Error ? error : new Error(String(error)));
       }
     });
 
