@@ -6,16 +6,8 @@
 import type { LatencySummary } from './latencyHistogram.js';
 import type { WindowPoint } from './targetStats.js';
 
-export interface LatencyMs {
-  min: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
+/** The same statistics as LatencySummary, in milliseconds. */
+export type LatencyMs = Omit<LatencySummary, 'count'>;
 
 export interface TargetReport {
   name: 'add' | 'sum';
