@@ -45,6 +45,8 @@ export class ManagedService {
   child: ChildProcess | undefined;
   /** Exits the harness did not cause, each described with the process's last output. */
   readonly unexpectedExits: string[] = [];
+  /** The last output lines before each of those exits (the crash's stack trace). */
+  readonly exitOutputs: string[] = [];
   private wanted = false;
   private expectedExit: ChildProcess | undefined;
   private readonly tail: string[] = [];
@@ -131,8 +133,9 @@ export class ManagedService {
       if (child === this.expectedExit) return;
       if (this.child !== child || !this.wanted) return;
       // Exited on its own: record it and start it again, like the launcher's supervisor.
-      const why = `${this.name} exited on its own (${signal ?? `code ${code}`}): ${this.tail.slice(-3).join(' | ')}`;
+      const why = `${this.name} exited on its own (${signal ?? `code ${code}`}): ${describeExit(this.tail)}`;
       this.unexpectedExits.push(why);
+      this.exitOutputs.push(this.tail.slice(-40).join('\n'));
       this.log(`supervisor: ${why}; restarting`);
       this.consecutiveFailures++;
       const delay = Math.min(5000, 250 * 2 ** Math.min(this.consecutiveFailures, 5));
@@ -147,6 +150,21 @@ export class ManagedService {
     this.tail.push(line);
     if (this.tail.length > 200) this.tail.splice(0, this.tail.length - 200);
   }
+}
+
+/** The most telling line of a process's last output: the thrown error or the start failure. */
+function describeExit(tail: readonly string[]): string {
+  const recent = tail.slice(-40);
+  for (let i = recent.length - 1; i >= 0; i--) {
+    const line = recent[i]!;
+    if (/^Cannot start:/.test(line)) return line;
+  }
+  for (let i = 0; i < recent.length; i++) {
+    const line = recent[i]!.trim();
+    // Node's report of an uncaught exception: "<file>:<line>", the source line, a caret, then "Error: …".
+    if (/^[A-Za-z]*(Error|Exception)\b.*:/.test(line) && !line.startsWith('{')) return `uncaught ${line}`;
+  }
+  return recent.slice(-3).join(' | ');
 }
 
 export class ChaosStack {

@@ -48,7 +48,14 @@ export function formatChaosReport(report: ChaosReport): string {
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = ['', `SumStream chaos run, seed ${report.seed}`, ...rows.map(([k, val]) => `  ${k.padEnd(width)}  ${val}`)];
   if (report.violations.length > 0) lines.push('', 'violations:', ...report.violations.map((x) => `  - ${x}`));
-  if (report.unexpectedExits.length > 0) lines.push('', 'processes that exited on their own:', ...report.unexpectedExits.slice(0, 10).map((x) => `  - ${x}`));
+  if (report.unexpectedExits.length > 0) {
+    lines.push('', 'processes that exited on their own (and were restarted):');
+    report.unexpectedExits.slice(0, 10).forEach((exit, i) => {
+      lines.push(`  - ${exit.length > 300 ? `${exit.slice(0, 300)}…` : exit}`);
+      // A crash (not a refusal to start) gets its stack trace.
+      if (exit.includes('): uncaught ')) lines.push(...(report.exitOutputs[i] ?? '').split('\n').slice(-20).map((l) => `      ${l}`));
+    });
+  }
   if (report.keptData && report.dataDir) lines.push('', `logs and data kept in ${report.dataDir}`);
   lines.push('', `seed=${report.seed}`, `reproduce: ${report.reproduce}`);
   return lines.join('\n');

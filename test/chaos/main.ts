@@ -19,7 +19,8 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
   --clients <n>       concurrent clients (default ${CHAOS_DEFAULTS.clients})
   --kinds <a,b,…>     fault kinds to draw from (default: all):
                       ${FAULT_KINDS.join(', ')}
-  --interval <ms-ms>  time from one fault's start to the next (default ${CHAOS_DEFAULTS.intervalMs.join('-')})
+  --interval <ms-ms>  time from one fault's start to the next, and at least from the end of the
+                      previous fault on the same target (default ${CHAOS_DEFAULTS.intervalMs.join('-')})
   --overlap <n>       most faults in progress at once, never two on one target (default ${CHAOS_DEFAULTS.overlap});
                       1: strictly one after another, the interval counted from the previous fault's end
   --down <ms-ms>      how long a killed process stays down (default ${CHAOS_DEFAULTS.downMs.join('-')})
@@ -28,6 +29,7 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
   --deadline <ms>     deadline of each Add (default ${CHAOS_DEFAULTS.deadlineMs})
   --max-drain <s>     fail when draining takes longer after the last fault (default ${CHAOS_DEFAULTS.maxDrainMs / 1000})
   --warmup <ms>       load before the first fault (default ${CHAOS_DEFAULTS.warmupMs})
+  --log-level <lvl>   LOG_LEVEL of the processes, logged to logs/<service>.log (default warn)
   --keep-data         keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)
   --json              print the report as JSON after the summary
   -h, --help`;
@@ -71,6 +73,7 @@ const { values } = (() => {
         'max-drain': { type: 'string' },
         warmup: { type: 'string' },
         'keep-data': { type: 'boolean' },
+        'log-level': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -118,6 +121,7 @@ const report = await runChaos({
   maxDrainMs: int('max-drain', values['max-drain'], CHAOS_DEFAULTS.maxDrainMs / 1000, 1) * 1000,
   warmupMs: int('warmup', values.warmup, CHAOS_DEFAULTS.warmupMs),
   keepData: values['keep-data'] === true ? true : undefined,
+  logLevel: values['log-level'],
   log: (line) => process.stdout.write(`${line}\n`),
   signal: abort.signal,
 });

@@ -45,6 +45,8 @@ export interface ChaosOptions {
   warmupMs?: number;
   /** Keep `.sumstream/chaos/<seed>-<pid>/` (logs, data) after the run. Default: SUMSTREAM_KEEP_TEST_DATA=1. */
   keepData?: boolean;
+  /** LOG_LEVEL of the SumStream processes (their logs go to `logs/<service>.log` in the run's folder). Default warn. */
+  logLevel?: string;
   /** Progress lines (one per fault). Default: discard. */
   log?: (line: string) => void;
   /** Aborting stops injecting faults; the run still drains and checks. */
@@ -68,7 +70,7 @@ export interface ChaosReport {
   violations: string[];
   /** The command that replays this schedule and workload. */
   reproduce: string;
-  options: Required<Omit<ChaosOptions, 'log' | 'signal' | 'keepData'>>;
+  options: Required<Omit<ChaosOptions, 'log' | 'signal' | 'keepData' | 'logLevel'>>;
   durationMs: number;
   faults: FaultRecord[];
   faultsByKind: Record<FaultKind, number>;
@@ -88,6 +90,8 @@ export interface ChaosReport {
   /** Processes that exited on their own and were restarted by the harness's supervisor. */
   supervisorRestarts: Record<ServiceName, number>;
   unexpectedExits: string[];
+  /** The last output lines before each such exit (in the same order). */
+  exitOutputs: string[];
   verdict: Verdict | undefined;
   dataDir: string | undefined;
   keptData: boolean;
@@ -158,7 +162,7 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
 
   say(`chaos run seed=${options.seed}: ${options.faults} faults (${options.kinds.join(', ')}), ${options.clients} clients`);
   try {
-    stack = await ChaosStack.start({ seed: options.seed, log: say });
+    stack = await ChaosStack.start({ seed: options.seed, log: say, env: { LOG_LEVEL: input.logLevel ?? 'warn' } });
     load = new LoadGenerator({
       address: stack.grpcAddress,
       clients: options.clients,
@@ -172,9 +176,11 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     say(`load: ${options.clients} clients (${load.stats().keyedClients} with idempotency keys), ${load.stats().acknowledged} Adds acknowledged during warm-up`);
 
     // Faults start `delayMs` after the previous one started (with --overlap 1: after it ended), so
-    // several can be in progress at once, but never two on one target (see FAULT_TARGET).
+    // several can be in progress at once, but never two on one target (see FAULT_TARGET), and a
+    // target is left alone for `delayMs` after its previous fault ended.
     let lastFaultEnd = Date.now();
     const busy = new Map<FaultTarget, Promise<void>>();
+    const targetRecoveredAt = new Map<FaultTarget, number>();
     const inProgress = new Set<Promise<void>>();
     let stopSchedule = false;
     for (const fault of schedule) {
@@ -187,6 +193,10 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
       await sleep(fault.delayMs);
       const target = FAULT_TARGET[fault.kind];
       while (busy.has(target) || inProgress.size >= options.overlap) await Promise.race([busy.get(target) ?? Promise.race(inProgress)]);
+      // A target gets at least the same quiet time after its previous fault ended (else a process that
+      // is hit twice in a row would live for a fraction of a second: a crash loop, not a fault).
+      const quietUntil = (targetRecoveredAt.get(target) ?? 0) + fault.delayMs;
+      if (Date.now() < quietUntil) await sleep(quietUntil - Date.now());
       if (stopSchedule) break;
       const started = Date.now();
       const running: Promise<void> = injectFault(stack, fault).then(
@@ -204,6 +214,7 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
         },
       );
       const settled = running.finally(() => {
+        targetRecoveredAt.set(target, Date.now());
         busy.delete(target);
         inProgress.delete(settled);
       });
@@ -289,6 +300,7 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     queues: { unacknowledgedAtDrain, readyAfterStop: depths[QUEUE], deadLettered: depths[DEAD_LETTER_QUEUE] },
     supervisorRestarts,
     unexpectedExits: SERVICES.flatMap((s) => stack?.services[s].unexpectedExits ?? []),
+    exitOutputs: SERVICES.flatMap((s) => stack?.services[s].exitOutputs ?? []),
     verdict,
     dataDir: stack?.dir,
     keptData: stack !== undefined && (keepData || violations.length > 0),
