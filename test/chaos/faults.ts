@@ -150,7 +150,7 @@ export async function terminateWalsender(stack: ChaosStack, waitMs = 30_000): Pr
 }
 
 /** Closes every AMQP connection through the management API (the relay's and the consumer's). */
-export async function resetBrokerConnections(stack: ChaosStack, waitMs = 15_000): Promise<FaultResult> {
+export async function resetBrokerConnections(stack: ChaosStack, waitMs = 30_000): Promise<FaultResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const list = await stack

@@ -133,7 +133,7 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     kinds: input.kinds ?? FAULT_KINDS,
     intervalMs: input.intervalMs ?? CHAOS_DEFAULTS.intervalMs,
     downMs: input.downMs ?? CHAOS_DEFAULTS.downMs,
-    overlap: input.overlap ?? CHAOS_DEFAULTS.overlap,
+    overlap: Math.max(1, input.overlap ?? CHAOS_DEFAULTS.overlap),
     thinkMs: input.thinkMs ?? CHAOS_DEFAULTS.thinkMs,
     keyedShare: input.keyedShare ?? CHAOS_DEFAULTS.keyedShare,
     deadlineMs: input.deadlineMs ?? CHAOS_DEFAULTS.deadlineMs,
