@@ -87,4 +87,5 @@ export async function tailFile(file: string, lines = 30): Promise<string> {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** The shared sleep (see src/shared/backoff.ts). */
+export { sleep } from '../shared/backoff.js';

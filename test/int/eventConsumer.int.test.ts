@@ -16,10 +16,10 @@ import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/freePort.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { createTestVhost, type TestVhost } from '../helpers/testVhost.js';
+import { sleep } from '../../src/shared/backoff.js';
 import { uniqueTopology } from '../helpers/uniqueTopology.js';
 
 const logger = createLogger('test', 'silent');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A relay-like event: the addition payload as body, its id as message_id and `id` header. */
 function additionEvent(a: bigint, b: bigint, id: string = randomUUID()) {

@@ -17,12 +17,12 @@ import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../../src/shared/v
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { createTestVhost, type TestVhost } from '../helpers/testVhost.js';
+import { sleep } from '../../src/shared/backoff.js';
 import { uniqueTopology } from '../helpers/uniqueTopology.js';
 
 const PUBLICATION = 'sumstream_outbox'; // created by migrations/0001
 const TABLE = { schema: 'public', name: 'outbox' };
 const logger = createLogger('test', 'silent');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hex = () => randomBytes(4).toString('hex');
 
 const gauge = async (metric: RelayMetrics['active']): Promise<number> => (await metric.get()).values[0]?.value ?? 0;
