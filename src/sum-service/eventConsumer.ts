@@ -31,6 +31,8 @@ interface Session {
   connection: ChannelModel;
   channel: Channel;
   deadLetters: ConfirmChannel;
+  /** Opened on first use for passive queue checks; a failed check closes only this channel. */
+  inspect?: Promise<Channel>;
   consumerTag?: string;
   buffer: ConsumeMessage[];
   flushing: Promise<void> | undefined;
@@ -61,6 +63,26 @@ export class EventConsumer {
   /** True while consuming. */
   get ready(): boolean {
     return this.session !== undefined && !this.session.closed;
+  }
+
+  /**
+   * Ready messages and consumers of a queue, by a passive declare on a channel of its own on this
+   * consumer's connection: it never creates the queue, and a missing queue closes only that channel.
+   */
+  async checkQueue(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
+    const session = this.session;
+    if (!session || session.closed) throw new Error('Not connected to RabbitMQ (see the log for the connection error).');
+    if (!session.inspect) {
+      const opening = session.connection.createChannel().then((channel) => {
+        channel.on('error', () => undefined);
+        channel.once('close', () => session.inspect === opening && (session.inspect = undefined));
+        return channel;
+      });
+      opening.catch(() => session.inspect === opening && (session.inspect = undefined));
+      session.inspect = opening;
+    }
+    const { messageCount, consumerCount } = await (await session.inspect).checkQueue(queue);
+    return { messageCount, consumerCount };
   }
 
   /** Starts consuming in the background, reconnecting until `close()`. Resolves after the first attempt. */

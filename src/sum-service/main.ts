@@ -1,4 +1,4 @@
-/** sum-service composition root: consumes addition events, serves GET /sum and probes on SUM_PORT. */
+/** sum-service composition root: consumes addition events, serves GET /sum, the status page and probes on SUM_PORT. */
 import { createPool } from '../shared/db/createPool.js';
 import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { readSum } from '../shared/db/readSum.js';
@@ -9,6 +9,8 @@ import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
+import { StatusCollector } from './statusPage/statusCollector.js';
+import { statusPageRoutes } from './statusPage/statusPageRoutes.js';
 import { SumCache } from './sumCache.js';
 import { sumRoutes } from './sumRoutes.js';
 import { createSumMetrics } from './sumMetrics.js';
@@ -39,9 +41,18 @@ runProcess(logger, async () => {
   });
   await consumer.start();
 
+  const status = new StatusCollector({
+    registry,
+    db: pool,
+    checkQueue: (queue) => consumer.checkQueue(queue),
+    consuming: () => consumer.ready,
+    queues: { main: config.topology.queue, deadLetter: config.topology.deadLetterQueue },
+  });
+
   const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
   const server = createHttpServer({
     routes: {
+      ...statusPageRoutes({ readSum: () => sums.get(), status: () => status.json(), logger }),
       ...sumRoutes(() => sums.get(), logger, (sum) => metrics.currentSum.set(Number(sum)), rateLimit ? () => rateLimit.tryTake() : undefined),
       ...opsRoutes(registry, async () => {
         await pool.query('SELECT 1');
