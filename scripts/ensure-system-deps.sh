@@ -3,6 +3,8 @@
 #   - PostgreSQL server binaries (/usr/lib/postgresql/<ver>/bin/pg_ctl), unless DATABASE_URL is set
 #   - RabbitMQ (/usr/lib/rabbitmq/bin/rabbitmq-server), unless AMQP_URL is set
 #   - Prometheus + promtool and prometheus-postgres-exporter, unless SUMSTREAM_OBSERVABILITY=false
+#   - Chromium (/usr/bin/chromium), with SUMSTREAM_BROWSER_TESTS=true (as npm test sets it): the
+#     status page's browser test drives it through playwright-core
 #   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
 # Idempotent; prints nothing when everything is already present.
 # Which PostgreSQL version gets used is decided by src/launcher/postgresInstance.ts
@@ -28,6 +30,10 @@ case "${SUMSTREAM_OBSERVABILITY:-true}" in
     command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
     command -v prometheus-postgres-exporter >/dev/null 2>&1 || packages+=(prometheus-postgres-exporter)
     ;;
+esac
+# Headless Chromium for test/e2e/statusPage.e2e.test.ts; npm start does not need it.
+case "${SUMSTREAM_BROWSER_TESTS:-false}" in
+  1|true|yes|on) [[ -x /usr/bin/chromium ]] || packages+=(chromium) ;;
 esac
 
 if ((${#packages[@]} > 0)); then
