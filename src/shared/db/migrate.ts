@@ -8,13 +8,18 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', impo
 /** Any fixed number works; it only has to be the same in every process. */
 const MIGRATION_LOCK_KEY = 7_301_122_001;
 
+/** The migration files of `dir` (`NNNN_name.sql`), in the order they apply. */
+export async function migrationFiles(dir: string = MIGRATIONS_DIR): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => /^\d{4}_.+\.sql$/.test(name)).sort();
+}
+
 /**
  * Applies the numbered `.sql` files of `dir` that are not yet recorded, each in its own
  * transaction, in name order. Every process calls it at start; an advisory lock makes
  * concurrent callers wait for each other instead of racing. Returns the names applied.
  */
 export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Promise<string[]> {
-  const files = (await readdir(dir)).filter((name) => /^\d{4}_.+\.sql$/.test(name)).sort();
+  const files = await migrationFiles(dir);
   const client = await pool.connect();
   const applied: string[] = [];
   try {
