@@ -72,7 +72,8 @@
     return `${decimal.format(value)} s`;
   }
 
-  function bytes(value) {
+  /** `exact` adds the byte count itself (slot lag is watched byte by byte). */
+  function bytes(value, exact) {
     if (value < 1024) return `${integer.format(value)} B`;
     const units = ['KiB', 'MiB', 'GiB', 'TiB'];
     let scaled = value / 1024;
@@ -81,7 +82,7 @@
       scaled /= 1024;
       unit += 1;
     }
-    return `${decimal.format(scaled)} ${units[unit]} (${integer.format(value)} B)`;
+    return `${decimal.format(scaled)} ${units[unit]}${exact ? ` (${integer.format(value)} B)` : ''}`;
   }
 
   function duration(totalSeconds) {
@@ -115,7 +116,7 @@
     if ('unknown' in replication) return [unknown(replication.unknown)];
     if (replication.slots.length === 0) return ['no logical replication slot in this database'];
     return replication.slots.map(
-      (slot) => `${slot.slot_name}: ${slot.lag_bytes === null ? 'no confirmed position yet' : bytes(slot.lag_bytes)}${slot.active ? '' : ' (inactive)'}`,
+      (slot) => `${slot.slot_name}: ${slot.lag_bytes === null ? 'no confirmed position yet' : bytes(slot.lag_bytes, true)}${slot.active ? '' : ' (inactive)'}`,
     );
   }
 
