@@ -17,12 +17,21 @@
  *   finds its row and is skipped.
  * - **delivery limit**: how many times RabbitMQ redelivers a message before dead-lettering it.
  * - **dead letter**: a message the sum-service cannot apply, parked with the reason.
+ * - **sum changed notification**: a PostgreSQL NOTIFY on `SUM_CHANGED_CHANNEL`, sent by every
+ *   commit that changed the sum; processes that serve the sum LISTEN to it.
+ * - **watcher**: a client following the sum (gRPC `WatchSum`, `GET /sum/stream`); it gets the
+ *   current sum at once, then one update per change, coalesced.
+ * - **read token**: what `Add` answers for read-your-writes (`GetSum{after}`, `GET /sum?after=`):
+ *   opaque to clients; today the event id.
  */
 
 /** The outbox `type` (and AMQP `type`) of an accepted addition. */
 export const ADDITION_EVENT_TYPE = 'AdditionAccepted';
 /** AMQP header: when the relay published the event (ms since epoch), for queue time. */
 export const PUBLISHED_AT_HEADER = 'x-sumstream-published-at';
+
+/** PostgreSQL channel notified after every commit that changed the sum. */
+export const SUM_CHANGED_CHANNEL = 'sumstream_sum_changed';
 
 /** The outbox `aggregatetype`. */
 export const ADDITION_AGGREGATE_TYPE = 'addition';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ApplicableEvent } from '../shared/vocabulary.js';
+import { type ApplicableEvent, SUM_CHANGED_CHANNEL } from '../shared/vocabulary.js';
 
 export interface ApplyResult {
   /** Events newly added to the sum. */
@@ -10,8 +10,6 @@ export interface ApplyResult {
 
 /** Shards of the sum (see migrations/0002). */
 export const SUM_SHARDS = 16;
-/** Channel notified after every commit that changed the sum. */
-export const SUM_CHANGED_CHANNEL = 'sumstream_sum_changed';
 
 // One statement, so one transaction: the inbox rows and the sum change commit together.
 // ON CONFLICT DO NOTHING skips events applied before; RETURNING tells which were new.

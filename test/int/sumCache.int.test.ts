@@ -4,7 +4,7 @@ import { migrate } from '../../src/shared/db/migrate.js';
 import { readSum } from '../../src/shared/db/readSum.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
 import { applyEvents } from '../../src/sum-service/applyEvents.js';
-import { SumCache } from '../../src/sum-service/sumCache.js';
+import { SumCache } from '../../src/shared/sum/sumCache.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 

@@ -1,14 +1,22 @@
 import pg from 'pg';
-import { backoffMs, sleep } from '../shared/backoff.js';
-import type { SumSnapshot } from '../shared/db/readSum.js';
-import type { Logger } from '../shared/log/createLogger.js';
-import { SUM_CHANGED_CHANNEL } from './applyEvents.js';
+import { backoffMs, sleep } from '../backoff.js';
+import type { SumSnapshot } from '../db/readSum.js';
+import type { Logger } from '../log/createLogger.js';
+import { SUM_CHANGED_CHANNEL } from '../vocabulary.js';
 
 export interface SumCacheOptions {
   databaseUrl: string;
   /** Reads the sum from PostgreSQL. */
   read: () => Promise<SumSnapshot>;
   logger: Logger;
+  /** `application_name` of the LISTEN connection. Default `sumstream-sum-service`. */
+  applicationName?: string;
+  /**
+   * While the LISTEN connection is down, change listeners are called this often (ms), so that
+   * whoever follows the sum re-reads it instead of waiting for a notification that cannot
+   * come. Default 1000.
+   */
+  disconnectedPollMs?: number;
 }
 
 /**
@@ -18,6 +26,10 @@ export interface SumCacheOptions {
  * is behind waits for one refresh, shared by every reader waiting at that moment, so the
  * database sees at most one read per burst of commits instead of one per request. While the
  * LISTEN connection is down, notifications could be missed, so every read goes to the database.
+ *
+ * `onChange` listeners hear of every possible change (a notification, a local commit, a
+ * reconnect, and a periodic tick while disconnected): the sum feed and the read-after waiter
+ * build on them.
  */
 export class SumCache {
   private cached: SumSnapshot | undefined;
@@ -28,6 +40,8 @@ export class SumCache {
   private client: pg.Client | undefined;
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
+  private readonly listeners = new Set<() => void>();
+  private poller: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SumCacheOptions) {}
 
@@ -36,24 +50,51 @@ export class SumCache {
     let first: () => void = () => undefined;
     const firstAttempt = new Promise<void>((resolve) => (first = resolve));
     this.running = this.listen(() => first());
+    this.poller = setInterval(() => {
+      if (!this.listening) this.bump();
+    }, this.options.disconnectedPollMs ?? 1000);
+    this.poller.unref();
     await firstAttempt;
   }
 
   async close(): Promise<void> {
     this.stop.abort();
+    clearInterval(this.poller);
     await this.client?.end().catch(() => undefined);
     await this.running;
   }
 
+  /** True while notifications arrive (the LISTEN connection is up). */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
   /** A commit of this process changed the sum. */
   changed(): void {
-    this.wanted++;
+    this.bump();
+  }
+
+  /** Calls `listener` after anything that may have changed the sum; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async get(): Promise<SumSnapshot> {
     if (!this.listening) return this.options.read();
     if (this.cached && this.cachedVersion >= this.wanted) return this.cached;
     return this.refresh();
+  }
+
+  private bump(): void {
+    this.wanted++;
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'sum change listener failed');
+      }
+    }
   }
 
   private refresh(): Promise<SumSnapshot> {
@@ -81,19 +122,20 @@ export class SumCache {
   }
 
   private async listen(afterFirstAttempt: () => void): Promise<void> {
+    const applicationName = this.options.applicationName ?? 'sumstream-sum-service';
     for (let attempt = 0; !this.stop.signal.aborted; attempt++) {
-      const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: 'sumstream-sum-service' });
+      const client = new pg.Client({ connectionString: this.options.databaseUrl, application_name: applicationName });
       const ended = new Promise<void>((resolve) => {
         client.on('error', () => resolve());
         client.once('end', () => resolve());
       });
       try {
         await client.connect();
-        client.on('notification', () => this.wanted++);
+        client.on('notification', () => this.bump());
         await client.query(`LISTEN ${SUM_CHANGED_CHANNEL}`);
         this.client = client;
-        this.wanted++; // anything committed before LISTEN took effect
         this.listening = true;
+        this.bump(); // anything committed before LISTEN took effect
         attempt = 0;
         afterFirstAttempt();
         await ended;
