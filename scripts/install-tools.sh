@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fetches external command-line tools into .sumstream/tools (ignored by git) and prints the bin
 # directory (.sumstream/tools/bin) that holds them all. Idempotent; safe to run concurrently.
-# Usage: scripts/install-tools.sh grpcurl [k6] [ghz] [docker-compose] [kubernetes-validate]
+# Usage: scripts/install-tools.sh grpcurl [k6] [ghz] [bombardier] [docker-compose] [kubernetes-validate]
 #
-#   grpcurl, k6, ghz      `go install` from the Go module proxy (needs Go)
+#   grpcurl, k6, ghz,     `go install` from the Go module proxy (needs Go); ghz and bombardier are
+#   bombardier            the non-Node gRPC and HTTP clients of `npm run bench`
 #   docker-compose        Docker Compose v2 built from its Go module (needs Go); offline
 #                         `docker-compose config` only here, there is no Docker engine. Its go.mod
 #                         has exclude directives, which `go install module@version` refuses, so the
@@ -22,6 +23,7 @@ declare -A MODULES=(
   [grpcurl]=github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.4
   [k6]=go.k6.io/k6@latest
   [ghz]=github.com/bojand/ghz/cmd/ghz@latest
+  [bombardier]=github.com/codesenberg/bombardier@latest
 )
 # tool -> "module version package [variable set to the version]": downloaded with
 # `go mod download`, built with `go build`.

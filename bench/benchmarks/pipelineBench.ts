@@ -1,0 +1,184 @@
+/**
+ * The whole pipeline (add-service, cdc-relay, sum-service, PostgreSQL, RabbitMQ on one machine):
+ * 1. Adds as fast as the clients get them accepted, while sampling the backlog (accepted minus
+ *    applied), the slot lag and the queue depth. When the backlog stays bounded and drains at
+ *    once, the pipeline kept up with the accept rate (ratio 1.0). Otherwise lower open-loop rates
+ *    are tried until one is sustained.
+ * 2. At half the sustained rate, open loop: end-to-end latency from the Add's commit to the sum
+ *    change committed (the sum-service's histogram; GET /sum serves that commit from then on).
+ */
+import amqp from 'amqplib';
+import { METRIC } from '../../src/shared/metrics/metricNames.js';
+import { startStack, type Stack } from '../../test/helpers/startStack.js';
+import { type BenchOutcome, type BenchRow, fmt } from '../benchResult.js';
+import type { BenchEnvironment } from '../benchEnvironment.js';
+import { loadToolRun } from '../clients/loadToolRun.js';
+import { groupPssMiB, peakSampler, processMemory } from '../processMemory.js';
+import { bucketQuantile, bucketsBetween, histogramBuckets, metricValue, scrapeMetrics, shareWithin } from '../scrapeMetrics.js';
+
+export interface PipelineBenchOptions {
+  durationSeconds: number;
+  /** Concurrent Adds of the closed-loop run. */
+  concurrency: number;
+  connections: number;
+}
+
+interface Sample {
+  seconds: number;
+  accepted: number;
+  applied: number;
+  slotLagBytes: number;
+  queueReady: number;
+}
+
+interface Window {
+  accepted: number;
+  applied: number;
+  seconds: number;
+  /** Highest backlog (accepted - applied) in the first and the second half of the run. */
+  firstHalfBacklog: number;
+  secondHalfBacklog: number;
+  maxSlotLagBytes: number;
+  maxQueueReady: number;
+  /** From the end of the load until everything accepted was applied. */
+  drainSeconds: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Promise<Sample> {
+  const [add, relay, sum, queue] = await Promise.all([
+    scrapeMetrics(`http://127.0.0.1:${stack.ports.addMetrics}/metrics`),
+    scrapeMetrics(`http://127.0.0.1:${stack.ports.relayMetrics}/metrics`),
+    scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`),
+    channel.checkQueue('addition'),
+  ]);
+  return {
+    seconds: (performance.now() - t0) / 1000,
+    accepted: metricValue(add, METRIC.additionsAccepted),
+    applied: metricValue(sum, METRIC.eventsApplied),
+    slotLagBytes: metricValue(relay, METRIC.relaySlotLag),
+    queueReady: queue.messageCount,
+  };
+}
+
+/** Runs `load` while sampling every 250 ms, then waits for the backlog to drain (at most 60 s). */
+async function observe(stack: Stack, channel: amqp.Channel, load: () => Promise<unknown>): Promise<Window> {
+  const t0 = performance.now();
+  const start = await sampleOnce(stack, channel, t0);
+  const samples: Sample[] = [];
+  let loading = true;
+  const sampler = (async () => {
+    while (loading) {
+      samples.push(await sampleOnce(stack, channel, t0));
+      await sleep(250);
+    }
+  })();
+  await load();
+  loading = false;
+  await sampler;
+  const end = await sampleOnce(stack, channel, t0);
+  let drained = end;
+  while (drained.applied - start.applied < end.accepted - start.accepted && drained.seconds - end.seconds < 60) {
+    await sleep(20);
+    drained = await sampleOnce(stack, channel, t0);
+  }
+  const half = end.seconds / 2;
+  const backlog = (s: Sample): number => s.accepted - start.accepted - (s.applied - start.applied);
+  return {
+    accepted: end.accepted - start.accepted,
+    applied: end.applied - start.applied,
+    seconds: end.seconds - start.seconds,
+    firstHalfBacklog: Math.max(0, ...samples.filter((s) => s.seconds < half).map(backlog)),
+    secondHalfBacklog: Math.max(0, ...samples.filter((s) => s.seconds >= half).map(backlog)),
+    maxSlotLagBytes: Math.max(0, ...samples.map((s) => s.slotLagBytes)),
+    maxQueueReady: Math.max(0, ...samples.map((s) => s.queueReady)),
+    drainSeconds: drained.seconds - end.seconds,
+  };
+}
+
+/** Bounded: the backlog did not keep growing (second half at most 1.5x the first plus 250 ms of traffic) and drained within 2 s. */
+function bounded(w: Window): boolean {
+  const rate = w.accepted / w.seconds;
+  return w.secondHalfBacklog <= 1.5 * w.firstHalfBacklog + rate * 0.25 && w.drainSeconds <= 2;
+}
+
+function describe(w: Window): string {
+  return `accepted ${fmt.int(w.accepted)} (${fmt.rate(w.accepted / w.seconds)}), applied during the run ${fmt.int(w.applied)}, backlog max ${fmt.int(w.firstHalfBacklog)} / ${fmt.int(w.secondHalfBacklog)} (first / second half), slot lag max ${fmt.int(w.maxSlotLagBytes)} B, queue ready max ${fmt.int(w.maxQueueReady)}, drained ${w.drainSeconds.toFixed(2)} s after the load`;
+}
+
+export async function pipelineBench(env: BenchEnvironment, options: PipelineBenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
+  const stack = await startStack({ databaseUrl: env.databaseUrl, amqpManagementUrl: env.amqpManagementUrl, env: { LOG_LEVEL: 'warn' } });
+  const connection = await amqp.connect(stack.amqpUrl);
+  const channel = await connection.createChannel();
+  const details: string[] = [];
+  const rows: BenchRow[] = [];
+  const grpc = `127.0.0.1:${stack.ports.grpc}`;
+  const addArgs = ['--target', 'add', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', grpc];
+  try {
+    const infra = { postgres: peakSampler(() => groupPssMiB(`${env.runDir}/postgres`)), rabbitmq: peakSampler(() => groupPssMiB(`${env.runDir}/rabbitmq`)) };
+    // 1. As fast as Adds are accepted.
+    let acceptRate = 0;
+    const full = await observe(stack, channel, async () => {
+      const report = await loadToolRun([...addArgs, '--mode', 'closed', '--workers', String(options.concurrency)]);
+      acceptRate = report.throughput;
+    });
+    log(`  pipeline at the accept rate: ${describe(full)}`);
+    details.push(`Pipeline, closed loop (${options.concurrency} concurrent Adds): ${describe(full)}.`);
+    let sustained = bounded(full) ? full.accepted / full.seconds : 0;
+    for (const share of [0.9, 0.8, 0.7, 0.6, 0.5]) {
+      if (sustained > 0) break;
+      const rate = Math.round(acceptRate * share);
+      const w = await observe(stack, channel, () => loadToolRun([...addArgs, '--mode', 'open', '--rate', String(rate)]));
+      log(`  pipeline at ${rate}/s: ${describe(w)}`);
+      details.push(`Pipeline, open loop at ${fmt.rate(rate)}: ${describe(w)}.`);
+      if (bounded(w)) sustained = w.accepted / w.seconds;
+    }
+    rows.push({
+      benchmark: 'Pipeline sustained rate',
+      measure: 'highest Add rate with backlog, slot lag and queue depth bounded / accept rate',
+      sumstream: sustained > 0 ? fmt.rate(sustained) : `none down to ${fmt.rate(acceptRate * 0.5)}`,
+      baseline: `${fmt.rate(acceptRate)} accepted (closed loop, whole stack running)`,
+      ratio: fmt.ratio(sustained / acceptRate),
+      goal: '1.0x',
+      met: sustained / acceptRate >= 0.99,
+    });
+
+    // 2. Latency at half that rate.
+    const rate = Math.max(1, Math.round((sustained > 0 ? sustained : acceptRate * 0.5) / 2));
+    const before = histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency);
+    let addP99 = Number.NaN;
+    const half = await observe(stack, channel, async () => {
+      const report = await loadToolRun([...addArgs, '--mode', 'open', '--rate', String(rate), '--check-sum']);
+      addP99 = report.latencyMs.p99;
+    });
+    const buckets = bucketsBetween(before, histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency));
+    const p50 = bucketQuantile(buckets, 0.5) * 1000;
+    const p99 = bucketQuantile(buckets, 0.99) * 1000;
+    const within50 = shareWithin(buckets, 0.05);
+    log(`  pipeline at ${rate}/s: ${describe(half)}; end-to-end p50 ${fmt.ms(p50)}, p99 ${fmt.ms(p99)}, ${(within50 * 100).toFixed(2)} % within 50 ms`);
+    details.push(`Pipeline, open loop at ${fmt.rate(rate)} (half the sustained rate): ${describe(half)}; Add p99 ${fmt.ms(addP99)}; end-to-end: ${fmt.int(buckets.get(Number.POSITIVE_INFINITY) ?? 0)} events, ${(within50 * 100).toFixed(2)} % within 50 ms (histogram buckets, quantiles interpolated inside a bucket).`);
+    rows.push({
+      benchmark: 'End-to-end latency',
+      measure: `Add commit -> sum committed, at ${fmt.rate(rate)} (50 % of sustained)`,
+      sumstream: `p50 ${fmt.ms(p50)}, p99 ${fmt.ms(p99)}`,
+      baseline: '',
+      ratio: '',
+      goal: 'p99 < 50 ms',
+      met: within50 >= 0.99,
+    });
+
+    // Resident memory of every process at its peak (VmHWM: the kernel's high-water mark).
+    const memory: string[] = [];
+    for (const [name, child] of stack.processes) {
+      const m = await processMemory(child.pid!);
+      if (m) memory.push(`${name} ${fmt.mib(m.peakMiB)}`);
+    }
+    memory.push(`PostgreSQL (all processes, PSS) ${fmt.mib(await infra.postgres.stop())}`, `RabbitMQ (PSS) ${fmt.mib(await infra.rabbitmq.stop())}`);
+    rows.push({ benchmark: 'Resident memory at peak', measure: 'after the pipeline runs (VmHWM; PSS sampled for the servers)', sumstream: memory.join(', '), baseline: '', ratio: '', goal: 'reported', met: undefined });
+    return { rows, details };
+  } finally {
+    await connection.close().catch(() => undefined);
+    await stack.stop();
+  }
+}
