@@ -7,6 +7,7 @@
 //   PROFILE=compressed VU_SCALE=0.1 bash scripts/k6.sh grpc-add
 import grpc from 'k6/net/grpc';
 import { check, sleep } from 'k6';
+import { Counter } from 'k6/metrics';
 import { hostPort, maxErrorRate, p95, p99, profile, requireLoopback, scaledStages } from './profile.js';
 
 const GRPC_TARGET = requireLoopback('GRPC_TARGET', __ENV.GRPC_TARGET || hostPort(50051));
@@ -41,6 +42,10 @@ const client = new grpc.Client();
 // The proto of the repository, relative to this script (no package: the method is Addition/Add).
 client.load(['../../proto'], 'addition.proto');
 let connected = false;
+// For the sum check after the run (scripts/k6.sh): the total of the Adds answered OK, and of those
+// whose outcome is unknown (sent, but no answer: the server may have recorded them).
+const addedTotal = new Counter('sumstream_added_total');
+const unknownTotal = new Counter('sumstream_unknown_outcome_total');
 
 export default function () {
   if (CONNECTION === 'per-iteration' || !connected) {
@@ -61,6 +66,8 @@ export default function () {
     } catch (error) {
       response = undefined;
     }
+    if (response !== undefined && response.status === grpc.StatusOK) addedTotal.add(a + b);
+    else if (response === undefined || response.status === grpc.StatusDeadlineExceeded || response.status === grpc.StatusUnavailable) unknownTotal.add(a + b);
     check(response, {
       'Add status is OK': (r) => r !== undefined && r.status === grpc.StatusOK,
       'Add answers a + b': (r) => r !== undefined && r.message !== null && String(r.message.sum) === String(a + b),
