@@ -16,6 +16,8 @@ export interface LauncherConfig {
   rabbitPrometheusPort: number;
   /** Erlang distribution port of that RabbitMQ, for rabbitmqctl (`SUMSTREAM_RABBIT_DIST_PORT`). Default 25673. */
   rabbitDistPort: number;
+  /** Erlang node name of that RabbitMQ (`SUMSTREAM_RABBIT_NODE_NAME`). Default `sumstream`; change it to run a second stack on this machine. */
+  rabbitNodeName: string;
   /** Start Prometheus and the PostgreSQL exporter (`SUMSTREAM_OBSERVABILITY`). Default true. */
   observability: boolean;
   /** Prometheus port (`SUMSTREAM_PROMETHEUS_PORT`). Default 9090. */
@@ -44,6 +46,7 @@ export function launcherConfig(env: Env): LauncherConfig {
     rabbitManagementPort: read.port('SUMSTREAM_RABBIT_MANAGEMENT_PORT', 15672),
     rabbitPrometheusPort: read.port('SUMSTREAM_RABBIT_PROMETHEUS_PORT', 15692),
     rabbitDistPort: read.port('SUMSTREAM_RABBIT_DIST_PORT', 25673),
+    rabbitNodeName: read.string('SUMSTREAM_RABBIT_NODE_NAME', 'sumstream'),
     observability: read.bool('SUMSTREAM_OBSERVABILITY', true),
     prometheusPort: read.port('SUMSTREAM_PROMETHEUS_PORT', 9090),
     pgExporterPort: read.port('SUMSTREAM_PG_EXPORTER_PORT', 9187),

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     say('launcher', `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`);
     const rabbit = await startRabbit({
       dataDir: path.join(config.home, 'rabbitmq'),
-      nodeName: 'sumstream',
+      nodeName: config.rabbitNodeName,
       amqpPort: config.amqpPort,
       managementPort: config.rabbitManagementPort,
       prometheusPort: config.rabbitPrometheusPort,
