@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
 import type { CliContext } from '../../src/cli/cliContext.js';
 import { UsageError } from '../../src/cli/cliErrors.js';
+import { shellWord } from '../../src/cli/commands/addCommand.js';
 import { outDirOf } from '../../src/cli/commands/loadCommand.js';
 import { createProgram, exitCodeOf } from '../../src/cli/createProgram.js';
 import { parseInt64, parseIntInRange } from '../../src/cli/parseInt64.js';
@@ -100,5 +101,13 @@ describe('the sumstream command tree', () => {
     expect(outDirOf(['--duration', '1s', '--out', 'x/y'])).toBe('x/y');
     expect(outDirOf(['--out=z'])).toBe('z');
     expect(outDirOf(['--duration', '1s'])).toBeUndefined();
+  });
+});
+
+describe('shellWord', () => {
+  it('leaves plain tokens alone and quotes the rest so the printed command can be pasted', () => {
+    expect(shellWord('2ae663ae-4f58-4d49-9bd0-99aab85561ea')).toBe('2ae663ae-4f58-4d49-9bd0-99aab85561ea');
+    expect(shellWord('a b')).toBe("'a b'");
+    expect(shellWord("it's$x")).toBe("'it'\\''s$x'");
   });
 });

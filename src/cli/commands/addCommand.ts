@@ -54,9 +54,14 @@ export function addCommand(program: Command, ctx: CliContext, run: (action: () =
           ctx.io.out(
             [`sum           ${result.sum}`, `operation_id  ${result.operationId}`, `replayed      ${result.replayed}`, `read_token    ${result.readToken || '(none: this add-service issues no read tokens)'}`].join('\n'),
           );
-          if (result.readToken) ctx.io.err(`Read the sum once this addition is applied: npx sumstream sum --after ${result.readToken}`);
+          if (result.readToken) ctx.io.err(`Read the sum once this addition is applied: npx sumstream sum --after ${shellWord(result.readToken)}`);
         }
         return EXIT.ok;
       }),
     );
+}
+
+/** The token as one shell word: as it is when that is safe, else single-quoted (the token is opaque). */
+export function shellWord(text: string): string {
+  return /^[\w.:@%+=,/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
