@@ -8,6 +8,7 @@ const STATUS_BY_KIND: Record<FailureKind, status> = {
   unavailable: status.UNAVAILABLE,
   unauthenticated: status.UNAUTHENTICATED,
   rate_limited: status.RESOURCE_EXHAUSTED,
+  timeout: status.DEADLINE_EXCEEDED,
 };
 
 /** Maps a failure to the gRPC status and message a client sees; unknown errors become INTERNAL. */
