@@ -8,7 +8,8 @@
 -- Then run each service with its own DATABASE_URL and SUMSTREAM_MIGRATE=false, and apply
 -- future migrations with `npm run migrate` as the owner. Safe to run again (passwords rotate).
 --
---   sumstream_add    writes the ledger and the outbox, reads the sum (GetSum)
+--   sumstream_add    writes the ledger and the outbox, reads the sum and the inbox (GetSum,
+--                    WatchSum, read-your-writes: GetSum{after} checks the inbox for the event)
 --   sumstream_relay  REPLICATION and nothing else: it reads the outbox from the WAL only
 --   sumstream_sum    writes the inbox and the sum; cannot read or write the ledger
 
@@ -25,6 +26,7 @@ GRANT USAGE ON SCHEMA public TO sumstream_add, sumstream_relay, sumstream_sum;
 GRANT SELECT, INSERT         ON additions        TO sumstream_add;
 GRANT SELECT, INSERT, DELETE ON outbox           TO sumstream_add;
 GRANT SELECT                 ON sum_shards       TO sumstream_add;
+GRANT SELECT                 ON processed_events TO sumstream_add;
 
 GRANT SELECT, INSERT         ON processed_events TO sumstream_sum;
 GRANT SELECT, UPDATE         ON sum_shards       TO sumstream_sum;

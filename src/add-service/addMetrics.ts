@@ -1,5 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
+import { createWatchMetrics } from '../shared/metrics/watchMetrics.js';
 
 export type AddMetrics = ReturnType<typeof createAddMetrics>;
 
@@ -11,5 +12,6 @@ export function createAddMetrics(registry: Registry) {
     batchSize: new Histogram({ name: METRIC.addBatchSize, help: 'Additions per group-commit transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
     accepted: new Counter({ name: METRIC.additionsAccepted, help: 'Additions newly recorded (ledger + outbox committed); replays excluded.', registers: [registry] }),
     idempotentReplays: new Counter({ name: METRIC.addIdempotentReplays, help: 'Adds answered from an earlier request with the same idempotency key.', registers: [registry] }),
+    watch: createWatchMetrics(registry, 'grpc'),
   };
 }

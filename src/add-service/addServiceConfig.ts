@@ -1,8 +1,9 @@
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
 import { ConfigError } from '../shared/config/ConfigError.js';
 import { type Env, envReader } from '../shared/config/envReader.js';
+import { type LiveSumConfig, liveSumConfig } from '../shared/config/liveSumConfig.js';
 
-export interface AddServiceConfig extends CommonConfig {
+export interface AddServiceConfig extends CommonConfig, LiveSumConfig {
   /** gRPC port (`GRPC_PORT`). Default 50051. */
   grpcPort: number;
   /** HTTP port of /metrics, /healthz, /readyz (`ADD_METRICS_PORT`). Default 3001. */
@@ -30,6 +31,7 @@ export function addServiceConfig(env: Env): AddServiceConfig {
   const poolSize = read.int('ADD_DB_POOL_SIZE', 10, { min: 2, max: 500 });
   return {
     ...commonConfig(env),
+    ...liveSumConfig(env),
     grpcPort: read.port('GRPC_PORT', 50051),
     metricsPort: read.port('ADD_METRICS_PORT', 3001),
     poolSize,

@@ -3,16 +3,34 @@ import type { PackageDefinition } from '@grpc/proto-loader';
 import { HealthImplementation } from 'grpc-health-check';
 import { SumStreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log/createLogger.js';
+import type { SumFeed } from '../shared/sum/sumFeed.js';
+import { readTokenOf } from '../shared/sum/readToken.js';
 import type { AddMetrics } from './addMetrics.js';
 import { checkAddRequestWire } from './checkAddRequestWire.js';
 import { createReflectionService } from './createReflectionService.js';
 import type { RecordedAddition } from './additionWriter.js';
 import { grpcStatusOf } from './grpcStatusOf.js';
+import { serveWatchSum, type WatchSumRequest } from './serveWatchSum.js';
 import { type AddCommand, type RawAddRequest, validateAddRequest } from './validateAddRequest.js';
 
 export interface AdditionHandlers {
   record(command: AddCommand): Promise<RecordedAddition>;
   readSum(): Promise<{ sum: string; appliedEvents: string }>;
+  /** The sum once the addition of read token `after` is applied (a malformed token: `invalid`; not applied in time: `timeout`). */
+  readSumAfter(after: string, timeoutMs: number | undefined, signal: AbortSignal): Promise<{ sum: string; appliedEvents: string }>;
+}
+
+export interface WatchOptions {
+  feed: SumFeed;
+  /** The server's own interval, ms (`WATCH_INTERVAL_MS`). */
+  intervalMs: number;
+  /** Ms a blocked watcher is kept (`WATCH_STALL_TIMEOUT_MS`). */
+  stallTimeoutMs: number;
+}
+
+interface GetSumRequest {
+  after?: string;
+  timeout_ms?: number;
 }
 
 export interface GrpcServerOptions {
@@ -20,6 +38,8 @@ export interface GrpcServerOptions {
   handlers: AdditionHandlers;
   metrics: AddMetrics;
   logger: Logger;
+  /** The live sum WatchSum serves. */
+  watch: WatchOptions;
   /** Largest request accepted, in bytes. Default 4096. */
   maxRequestBytes?: number;
   /** Checks the `authorization` metadata of Add and GetSum. Default: everything passes. */
@@ -72,11 +92,15 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
 
   const authorize = options.authorize ?? (() => true);
   const admit = options.admit ?? (() => true);
+  const unauthenticated = () => new SumStreamError('unauthenticated', 'Missing or invalid bearer token: send the metadata entry "authorization: Bearer <token>".');
+  const hasToken = (metadata: grpc.Metadata) => {
+    const value = metadata.get('authorization')[0];
+    return authorize(value === undefined ? undefined : String(value));
+  };
   /** Refuses the call (and answers) when it lacks a valid token; true when it may proceed. */
   const authorized = (method: string, started: bigint, call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): boolean => {
-    const value = call.metadata.get('authorization')[0];
-    if (authorize(value === undefined ? undefined : String(value))) return true;
-    fail(method, started, callback, new SumStreamError('unauthenticated', 'Missing or invalid bearer token: send the metadata entry "authorization: Bearer <token>".'));
+    if (hasToken(call.metadata)) return true;
+    fail(method, started, callback, unauthenticated());
     return false;
   };
 
@@ -108,21 +132,41 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
           else metrics.accepted.inc();
           logger.debug({ eventId: recorded.id, replayed: recorded.replayed }, 'addition recorded');
           observe('Add', started, grpc.status.OK);
-          callback(null, { sum: recorded.sum.toString(), operation_id: recorded.id, replayed: recorded.replayed });
+          callback(null, { sum: recorded.sum.toString(), operation_id: recorded.id, replayed: recorded.replayed, read_token: readTokenOf(recorded.id) });
         },
         (error: unknown) => fail('Add', started, callback, error),
       );
     },
-    GetSum: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    GetSum: (call: grpc.ServerUnaryCall<GetSumRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
       if (!authorized('GetSum', started, call, callback)) return;
-      handlers.readSum().then(
+      const after = call.request?.after ?? '';
+      let reading: Promise<{ sum: string; appliedEvents: string }>;
+      if (after === '') {
+        reading = handlers.readSum();
+      } else {
+        const cancelled = new AbortController();
+        call.once('cancelled', () => cancelled.abort());
+        reading = handlers.readSumAfter(after, call.request.timeout_ms || undefined, cancelled.signal);
+      }
+      reading.then(
         ({ sum, appliedEvents }) => {
           observe('GetSum', started, grpc.status.OK);
           callback(null, { sum, applied_events: appliedEvents });
         },
         (error: unknown) => fail('GetSum', started, callback, error),
       );
+    },
+    WatchSum: (call: grpc.ServerWritableStream<WatchSumRequest, unknown>) => {
+      // Streams are counted by the status they end with; their duration is the watcher's, not a latency.
+      const onEnd = (code: grpc.status) => metrics.requests.inc({ method: 'WatchSum', code: grpc.status[code] });
+      if (!hasToken(call.metadata)) {
+        const { code, details } = grpcStatusOf(unauthenticated());
+        onEnd(code);
+        call.emit('error', { code, details });
+        return;
+      }
+      serveWatchSum(call, { ...options.watch, metrics: metrics.watch, logger, onEnd });
     },
   });
 

@@ -3,12 +3,17 @@ import { readFile } from 'node:fs/promises';
 import { createPool } from '../shared/db/createPool.js';
 import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { readSum } from '../shared/db/readSum.js';
+import { readSumIfApplied } from '../shared/db/readSumIfApplied.js';
 import { loadAdditionProto } from '../shared/grpc/loadAdditionProto.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
 import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger, redactUrl } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
+import { ReadAfterWaiter } from '../shared/sum/readAfterWaiter.js';
+import { eventIdOfReadToken, readAfterWaitMs } from '../shared/sum/readToken.js';
+import { SumCache } from '../shared/sum/sumCache.js';
+import { SumFeed } from '../shared/sum/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { addServiceConfig } from './addServiceConfig.js';
 import { createAddMetrics } from './addMetrics.js';
@@ -16,6 +21,9 @@ import { AdditionWriter } from './additionWriter.js';
 import { bearerTokenCheck } from './bearerTokenCheck.js';
 import { bindGrpc, createGrpcServer, tlsCredentials } from './createGrpcServer.js';
 import { pruneOutbox } from './pruneOutbox.js';
+
+/** How long in-flight calls may take to finish at shutdown before the server cuts them. */
+const GRPC_SHUTDOWN_GRACE_MS = 3_000;
 
 const config = configOrExit(() => addServiceConfig(process.env));
 const logger = createLogger('add-service', config.logLevel);
@@ -36,10 +44,24 @@ runProcess(logger, async () => {
       metrics.transactionDuration.observe(seconds);
     },
   });
+  // The live sum (WatchSum) and read-your-writes (GetSum{after}) follow the sum-service's commits by LISTEN/NOTIFY.
+  const sums = new SumCache({ databaseUrl: config.databaseUrl, read: () => readSum(pool), logger, applicationName: 'sumstream-add-service' });
+  await sums.start();
+  const feed = new SumFeed({ source: sums, logger, intervalMs: config.watchIntervalMs, maxWatchers: config.watchMaxClients, onWatchers: (n) => metrics.watch.setWatchers(n) });
+  feed.start();
+  const waiter = new ReadAfterWaiter({ check: (ids) => readSumIfApplied(pool, ids), changes: sums, logger, maxWaitMs: config.readAfterTimeoutMs });
+  waiter.start();
+
   const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
   const { server, health } = createGrpcServer({
     packageDefinition: loadAdditionProto(),
-    handlers: { record: (command) => writer.write(command), readSum: () => readSum(pool) },
+    handlers: {
+      record: (command) => writer.write(command),
+      readSum: () => readSum(pool),
+      readSumAfter: async (after, timeoutMs, signal) =>
+        waiter.waitFor(eventIdOfReadToken(after), { token: after, waitMs: readAfterWaitMs(timeoutMs, config.readAfterTimeoutMs), signal }),
+    },
+    watch: { feed, intervalMs: config.watchIntervalMs, stallTimeoutMs: config.watchStallTimeoutMs },
     metrics,
     logger,
     maxRequestBytes: config.maxRequestBytes,
@@ -71,6 +93,7 @@ runProcess(logger, async () => {
   logger.info({ grpcPort, metricsPort, tls: config.tls !== undefined, auth: config.authTokens.length > 0, database: redactUrl(config.databaseUrl) }, 'add-service ready');
   return [
     { name: 'postgres pool', close: () => pool.end() },
+    { name: 'sum notifications', close: () => sums.close() },
     { name: 'outbox pruner', close: () => clearInterval(pruner) },
     { name: 'ops http', close: () => closeServer(ops) },
     { name: 'addition writer', close: () => writer.drain() },
@@ -79,8 +102,15 @@ runProcess(logger, async () => {
       close: () =>
         new Promise<void>((resolve) => {
           health.setStatus('', 'NOT_SERVING');
-          server.tryShutdown(() => resolve());
+          // A watcher that stopped reading cannot receive its final status; after a grace, cut what is left.
+          const force = setTimeout(() => server.forceShutdown(), GRPC_SHUTDOWN_GRACE_MS);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
         }),
     },
+    { name: 'read-after waiters', close: () => waiter.close() },
+    { name: 'sum watchers', close: () => feed.close() },
   ];
 });

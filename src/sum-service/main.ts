@@ -2,17 +2,22 @@
 import { createPool } from '../shared/db/createPool.js';
 import { migrateIfEnabled } from '../shared/db/migrate.js';
 import { readSum } from '../shared/db/readSum.js';
+import { readSumIfApplied } from '../shared/db/readSumIfApplied.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
 import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
+import { ReadAfterWaiter } from '../shared/sum/readAfterWaiter.js';
+import { eventIdOfReadToken, readAfterWaitMs } from '../shared/sum/readToken.js';
 import { SumCache } from '../shared/sum/sumCache.js';
+import { SumFeed } from '../shared/sum/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
 import { StatusCollector } from './statusPage/statusCollector.js';
 import { statusPageRoutes } from './statusPage/statusPageRoutes.js';
 import { sumRoutes } from './sumRoutes.js';
+import { sumStreamRoute } from './sumStreamRoute.js';
 import { createSumMetrics } from './sumMetrics.js';
 import { sumServiceConfig } from './sumServiceConfig.js';
 
@@ -41,6 +46,11 @@ runProcess(logger, async () => {
   });
   await consumer.start();
 
+  const feed = new SumFeed({ source: sums, logger, intervalMs: config.watchIntervalMs, maxWatchers: config.watchMaxClients, onWatchers: (n) => metrics.watch.setWatchers(n) });
+  feed.start();
+  const waiter = new ReadAfterWaiter({ check: (ids) => readSumIfApplied(pool, ids), changes: sums, logger, maxWaitMs: config.readAfterTimeoutMs });
+  waiter.start();
+
   const status = new StatusCollector({
     registry,
     db: pool,
@@ -53,14 +63,31 @@ runProcess(logger, async () => {
   const server = createHttpServer({
     routes: {
       ...statusPageRoutes({ readSum: () => sums.get(), status: () => status.json(), logger }),
-      ...sumRoutes(() => sums.get(), logger, (sum) => metrics.currentSum.set(Number(sum)), rateLimit ? () => rateLimit.tryTake() : undefined),
+      ...sumRoutes({
+        readSum: () => sums.get(),
+        readSumAfter: async (after, timeoutMs, signal) =>
+          waiter.waitFor(eventIdOfReadToken(after), { token: after, waitMs: readAfterWaitMs(timeoutMs, config.readAfterTimeoutMs), signal }),
+        logger,
+        onSum: (sum) => metrics.currentSum.set(Number(sum)),
+        admit: rateLimit ? () => rateLimit.tryTake() : undefined,
+      }),
+      ...sumStreamRoute({
+        feed,
+        metrics: metrics.watch,
+        logger,
+        intervalMs: config.watchIntervalMs,
+        stallTimeoutMs: config.watchStallTimeoutMs,
+        heartbeatMs: config.watchHeartbeatMs,
+      }),
       ...opsRoutes(registry, async () => {
         await pool.query('SELECT 1');
         return consumer.ready ? undefined : 'Not consuming from RabbitMQ yet; see the log for the connection error.';
       }),
     },
     logger,
-    observe: (route, method, status, seconds) => {
+    observe: (matched, method, status, seconds, req) => {
+      // Read-after requests wait for the pipeline: their own route label keeps GET /sum latency about GET /sum.
+      const route = matched === '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
       metrics.httpRequests.inc({ route, method, status: String(status) });
       metrics.httpDuration.observe({ route, method }, seconds);
     },
@@ -72,5 +99,7 @@ runProcess(logger, async () => {
     { name: 'sum notifications', close: () => sums.close() },
     { name: 'event consumer', close: () => consumer.close() },
     { name: 'http server', close: () => closeServer(server) },
+    { name: 'read-after waiters', close: () => waiter.close() },
+    { name: 'sum watchers', close: () => feed.close() },
   ];
 });

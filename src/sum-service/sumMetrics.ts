@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
+import { createWatchMetrics } from '../shared/metrics/watchMetrics.js';
 
 export type SumMetrics = ReturnType<typeof createSumMetrics>;
 
@@ -17,5 +18,6 @@ export function createSumMetrics(registry: Registry) {
     httpRequests: new Counter({ name: METRIC.httpRequests, help: 'HTTP requests, by route, method and status.', labelNames: [LABEL.route, LABEL.method, LABEL.status], registers: [registry] }),
     httpDuration: new Histogram({ name: METRIC.httpRequestDuration, help: 'HTTP request duration.', labelNames: [LABEL.route, LABEL.method], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     currentSum: new Gauge({ name: METRIC.currentSum, help: 'The running sum as last read (a float: exact value at GET /sum).', registers: [registry] }),
+    watch: createWatchMetrics(registry, 'sse'),
   };
 }

@@ -1,7 +1,8 @@
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
 import { type Env, envReader } from '../shared/config/envReader.js';
+import { type LiveSumConfig, liveSumConfig } from '../shared/config/liveSumConfig.js';
 
-export interface SumServiceConfig extends CommonConfig {
+export interface SumServiceConfig extends CommonConfig, LiveSumConfig {
   /** REST port of /sum, /healthz, /readyz, /metrics (`SUM_PORT`). Default 4000. */
   httpPort: number;
   /** Unacknowledged messages in flight (`CONSUMER_PREFETCH`). Default 256. */
@@ -18,6 +19,7 @@ export function sumServiceConfig(env: Env): SumServiceConfig {
   const read = envReader(env);
   return {
     ...commonConfig(env),
+    ...liveSumConfig(env),
     httpPort: read.port('SUM_PORT', 4000),
     prefetch: read.int('CONSUMER_PREFETCH', 256, { min: 1, max: 65_535 }),
     maxBatch: read.int('CONSUMER_MAX_BATCH', 256, { min: 1, max: 10_000 }),

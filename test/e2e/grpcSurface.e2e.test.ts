@@ -82,7 +82,9 @@ describe('gRPC surface of the add-service', () => {
     if (install.status !== 0 || !existsSync(grpcurl)) return context.skip(`grpcurl could not be installed: ${install.stderr.slice(-300)}`);
     const list = execFileSync(grpcurl, ['-plaintext', address, 'list'], { encoding: 'utf8' });
     expect(list.split('\n')).toContain('Addition');
-    expect(execFileSync(grpcurl, ['-plaintext', address, 'describe', 'Addition'], { encoding: 'utf8' })).toMatch(/rpc Add \( \.AddRequest \) returns \( \.AddResponse \)/);
+    const described = execFileSync(grpcurl, ['-plaintext', address, 'describe', 'Addition'], { encoding: 'utf8' });
+    expect(described).toMatch(/rpc Add \( \.AddRequest \) returns \( \.AddResponse \)/);
+    expect(described).toMatch(/rpc WatchSum \( \.WatchSumRequest \) returns \( stream \.SumUpdate \)/);
     const reply = JSON.parse(execFileSync(grpcurl, ['-plaintext', '-d', '{"a": 2, "b": 3}', address, 'Addition/Add'], { encoding: 'utf8' })) as { sum: string };
     expect(reply.sum).toBe('5');
   });

@@ -118,6 +118,9 @@ describe('production mode and least privilege', () => {
     expect(await as('sumstream_relay', passwords.relay, 'SELECT * FROM processed_events')).toMatch(/permission denied/);
     expect(await as('sumstream_add', passwords.add, 'UPDATE sum_shards SET total = 0')).toMatch(/permission denied/);
     expect(await as('sumstream_add', passwords.add, 'SELECT count(*) FROM additions')).toBe('allowed');
+    // Read-your-writes: the add-service checks the inbox for an event before answering GetSum{after}.
+    expect(await as('sumstream_add', passwords.add, 'SELECT count(*) FROM processed_events')).toBe('allowed');
+    expect(await as('sumstream_add', passwords.add, 'DELETE FROM processed_events')).toMatch(/permission denied/);
   });
 
   it('never writes a password or the token to any log', () => {

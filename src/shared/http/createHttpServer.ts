@@ -9,8 +9,8 @@ export type Routes = Record<string, Partial<Record<'GET' | 'POST', Handler>>>;
 export interface HttpServerOptions {
   routes: Routes;
   logger: Logger;
-  /** Called after each response with the matched route (or `unmatched`), status and seconds. */
-  observe?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Called after each response with the matched route (or `unmatched`), status, seconds and the request. */
+  observe?: (route: string, method: string, status: number, seconds: number, req: IncomingMessage) => void;
   /** Whole-request timeout in ms (slow clients are cut off). Default 10000. */
   requestTimeoutMs?: number;
   /** Headers must arrive within this many ms. Default 5000. */
@@ -29,7 +29,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const route = options.routes[path];
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     res.on('finish', () => {
-      options.observe?.(route ? path : 'unmatched', req.method ?? '', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      options.observe?.(route ? path : 'unmatched', req.method ?? '', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9, req);
     });
     if (!route) return sendProblem(res, 404, 'Not Found', `No route ${path}. Routes: ${Object.keys(options.routes).join(', ')}.`);
     const handler = route[method as 'GET' | 'POST'];

@@ -27,6 +27,11 @@ export const METRIC = {
   httpRequests: 'sumstream_http_requests_total',
   httpRequestDuration: 'sumstream_http_request_duration_seconds',
   currentSum: 'sumstream_sum',
+
+  watchers: 'sumstream_watchers',
+  watchUpdatesSent: 'sumstream_watch_updates_sent_total',
+  watchUpdatesSkipped: 'sumstream_watch_updates_skipped_total',
+  watchersDropped: 'sumstream_watchers_dropped_total',
 } as const;
 
 export const LABEL = {
@@ -36,6 +41,7 @@ export const LABEL = {
   route: 'route',
   status: 'status',
   reason: 'reason',
+  transport: 'transport',
 } as const;
 
 /** Buckets from 100 µs to 10 s: sub-millisecond RPCs and multi-second stalls both resolve. */
