@@ -29,17 +29,23 @@
 
   // --- the sum, live -------------------------------------------------------------------------
   let stream = null;
+  /** Set once the stream failed, cleared when it opens again: only then is /sum polled. */
+  let streamDown = false;
 
   function openStream() {
     stream = new EventSource('/sum/stream');
     setConnection('connecting', 'connecting…');
-    stream.addEventListener('open', () => setConnection('live', 'live'));
+    stream.addEventListener('open', () => {
+      streamDown = false;
+      setConnection('live', 'live');
+    });
     stream.addEventListener('sum', (event) => {
       const message = parseSumMessage(event.data);
       if (message) showSum(message);
       setConnection('live', 'live');
     });
     stream.addEventListener('error', () => {
+      streamDown = true;
       if (stream.readyState === EventSource.CONNECTING) {
         setConnection('reconnecting', 'reconnecting…'); // EventSource retries by itself
       } else {
@@ -51,12 +57,12 @@
     });
   }
 
-  async function pollSumIfNotLive() {
-    if (stream && stream.readyState === EventSource.OPEN) return;
+  async function pollSumIfStreamDown() {
+    if (!streamDown) return;
     try {
       const res = await fetch('/sum', { cache: 'no-store' });
       const message = res.ok ? parseSumMessage(await res.text()) : null;
-      if (message) showSum(message);
+      if (message && streamDown) showSum(message); // a stream that reopened meanwhile is newer
     } catch {
       // the status poll reports the outage
     }
@@ -156,7 +162,7 @@
         const res = await fetch('/status.json', { cache: 'no-store' });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         showStatus(await res.json());
-        await pollSumIfNotLive();
+        await pollSumIfStreamDown();
       }
     } catch (error) {
       document.body.dataset.stale = 'true';
