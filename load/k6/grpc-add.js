@@ -42,6 +42,7 @@ const client = new grpc.Client();
 // The proto of the repository, relative to this script (no package: the method is Addition/Add).
 client.load(['../../proto'], 'addition.proto');
 let connected = false;
+let failureShown = false;
 // For the sum check after the run (scripts/k6.sh): the total of the Adds answered OK, and of those
 // whose outcome is unknown (sent, but no answer: the server may have recorded them).
 const addedTotal = new Counter('sumstream_added_total');
@@ -61,10 +62,18 @@ export default function () {
     const a = Math.floor(Math.random() * 100);
     const b = Math.floor(Math.random() * 100);
     let response;
+    let failure;
     try {
       response = client.invoke('Addition/Add', { a, b }, { timeout: '10s' });
+      if (response.status !== grpc.StatusOK) failure = `status ${response.status}: ${JSON.stringify(response.error)}`;
     } catch (error) {
       response = undefined;
+      failure = String(error);
+    }
+    // The first failure of each VU, so that a failed threshold says why.
+    if (failure !== undefined && !failureShown) {
+      failureShown = true;
+      console.warn(`Add failed (VU ${__VU}): ${failure}`);
     }
     if (response !== undefined && response.status === grpc.StatusOK) addedTotal.add(a + b);
     else if (response === undefined || response.status === grpc.StatusDeadlineExceeded || response.status === grpc.StatusUnavailable) unknownTotal.add(a + b);
