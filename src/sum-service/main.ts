@@ -60,15 +60,19 @@ runProcess(logger, async () => {
   });
 
   const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
+  let lastSumAnswered = '';
   const server = createHttpServer({
     routes: {
       ...statusPageRoutes({ readSum: () => sums.get(), status: () => status.json(), logger }),
       ...sumRoutes({
         readSum: () => sums.get(),
+        peekSum: () => sums.peek(),
         readSumAfter: async (after, timeoutMs, signal) =>
           waiter.waitFor(eventIdOfReadToken(after), { token: after, waitMs: readAfterWaitMs(timeoutMs, config.readAfterTimeoutMs), signal }),
         logger,
-        onSum: (sum) => metrics.currentSum.set(Number(sum)),
+        onSum: (sum) => {
+          if (sum !== lastSumAnswered) metrics.currentSum.set(Number((lastSumAnswered = sum)));
+        },
         admit: rateLimit ? () => rateLimit.tryTake() : undefined,
       }),
       ...sumStreamRoute({
@@ -87,9 +91,8 @@ runProcess(logger, async () => {
     logger,
     observe: (matched, method, status, seconds, req) => {
       // Read-after requests wait for the pipeline: their own route label keeps GET /sum latency about GET /sum.
-      const route = matched === '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
-      metrics.httpRequests.inc({ route, method, status: String(status) });
-      metrics.httpDuration.observe({ route, method }, seconds);
+      const route = matched === '/sum' && req.url !== '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
+      metrics.http.observe(route, method, status, seconds);
     },
   });
   const port = await listen(server, config.httpPort, config.bindHost);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SumSnapshot } from '../shared/db/readSum.js';
 import { SumStreamError } from '../shared/errors.js';
 import type { Routes } from '../shared/http/createHttpServer.js';
@@ -8,6 +8,8 @@ import type { Logger } from '../shared/log/createLogger.js';
 export interface SumRoutesOptions {
   /** The sum now (from memory: SumCache). */
   readSum: () => Promise<SumSnapshot>;
+  /** The sum now when it can be answered without waiting (SumCache.peek), else undefined. Default: never. */
+  peekSum?: () => SumSnapshot | undefined;
   /**
    * The sum once the addition of read token `after` is applied: rejects with SumStreamError
    * `invalid` (malformed token), `timeout` (not applied within the wait) or `unavailable`.
@@ -41,44 +43,51 @@ export function sumRoutes(options: SumRoutesOptions): Routes {
   };
   return {
     '/sum': {
-      GET: async (req, res) => {
+      GET: (req, res) => {
         if (!admit()) return sendProblem(res, 429, 'Too Many Requests', 'This sum-service is over its rate limit (SUM_RATE_LIMIT); retry shortly.', { 'retry-after': '1' });
-        const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-        const after = query.get('after');
-        const timeout = query.get('timeout_ms');
-        if (after === null) {
-          if (timeout !== null) return sendProblem(res, 400, 'Bad Request', 'timeout_ms applies only with after=TOKEN (a read token from Add); send both, or neither.');
-          let snapshot: SumSnapshot;
-          try {
-            snapshot = await options.readSum();
-          } catch (error) {
-            logger.warn({ err: error }, 'cannot read the sum');
-            return sendStoreDown(res);
-          }
-          return answer(res, snapshot);
-        }
-
-        let timeoutMs: number | undefined;
-        if (timeout !== null) {
-          if (!/^\d{1,10}$/.test(timeout) || Number(timeout) > MAX_TIMEOUT_MS) {
-            return sendProblem(res, 400, 'Bad Request', `timeout_ms=${JSON.stringify(timeout.slice(0, 40))} is not a whole number of milliseconds; send e.g. timeout_ms=2000, or leave it out for the server's limit.`);
-          }
-          timeoutMs = Number(timeout) || undefined;
-        }
-        const gone = new AbortController();
-        res.once('close', () => gone.abort());
-        try {
-          answer(res, await options.readSumAfter(after, timeoutMs, gone.signal));
-        } catch (error) {
-          if (gone.signal.aborted) return;
-          if (error instanceof SumStreamError && error.kind === 'invalid') return sendProblem(res, 400, 'Bad Request', error.message);
-          if (error instanceof SumStreamError && error.kind === 'timeout') return sendProblem(res, 504, 'Not applied yet', error.message);
-          logger.warn({ err: error }, 'cannot read the sum after an addition');
-          sendProblem(res, 503, 'Service Unavailable', error instanceof SumStreamError ? error.message : 'The sum store cannot be read right now; retry shortly.', { 'retry-after': '1' });
-        }
+        // The hot path: a plain GET /sum with the current sum in memory is answered in this tick.
+        const current = req.url === '/sum' ? options.peekSum?.() : undefined;
+        if (current) return answer(res, current);
+        return answerQuery(req, res);
       },
     },
   };
+
+  async function answerQuery(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const after = query.get('after');
+    const timeout = query.get('timeout_ms');
+    if (after === null) {
+      if (timeout !== null) return sendProblem(res, 400, 'Bad Request', 'timeout_ms applies only with after=TOKEN (a read token from Add); send both, or neither.');
+      let snapshot: SumSnapshot;
+      try {
+        snapshot = await options.readSum();
+      } catch (error) {
+        logger.warn({ err: error }, 'cannot read the sum');
+        return sendStoreDown(res);
+      }
+      return answer(res, snapshot);
+    }
+
+    let timeoutMs: number | undefined;
+    if (timeout !== null) {
+      if (!/^\d{1,10}$/.test(timeout) || Number(timeout) > MAX_TIMEOUT_MS) {
+        return sendProblem(res, 400, 'Bad Request', `timeout_ms=${JSON.stringify(timeout.slice(0, 40))} is not a whole number of milliseconds; send e.g. timeout_ms=2000, or leave it out for the server's limit.`);
+      }
+      timeoutMs = Number(timeout) || undefined;
+    }
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    try {
+      answer(res, await options.readSumAfter(after, timeoutMs, gone.signal));
+    } catch (error) {
+      if (gone.signal.aborted) return;
+      if (error instanceof SumStreamError && error.kind === 'invalid') return sendProblem(res, 400, 'Bad Request', error.message);
+      if (error instanceof SumStreamError && error.kind === 'timeout') return sendProblem(res, 504, 'Not applied yet', error.message);
+      logger.warn({ err: error }, 'cannot read the sum after an addition');
+      sendProblem(res, 503, 'Service Unavailable', error instanceof SumStreamError ? error.message : 'The sum store cannot be read right now; retry shortly.', { 'retry-after': '1' });
+    }
+  }
 }
 
 function sendStoreDown(res: ServerResponse): void {

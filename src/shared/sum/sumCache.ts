@@ -80,6 +80,11 @@ export class SumCache {
     return () => this.listeners.delete(listener);
   }
 
+  /** The cached sum when it is known to be current (no change heard of since it was read), else undefined: then use get(). */
+  peek(): SumSnapshot | undefined {
+    return this.listening && this.cachedVersion >= this.wanted ? this.cached : undefined;
+  }
+
   async get(): Promise<SumSnapshot> {
     if (!this.listening) return this.options.read();
     if (this.cached && this.cachedVersion >= this.wanted) return this.cached;
