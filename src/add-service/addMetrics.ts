@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { RequestMetrics } from '../shared/metrics/requestMetrics.js';
 import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
 import { createWatchMetrics } from '../shared/metrics/watchMetrics.js';
 
@@ -6,8 +7,14 @@ export type AddMetrics = ReturnType<typeof createAddMetrics>;
 
 export function createAddMetrics(registry: Registry) {
   return {
-    requests: new Counter({ name: METRIC.grpcRequests, help: 'gRPC requests handled, by method and status code.', labelNames: [LABEL.method, LABEL.code], registers: [registry] }),
-    requestDuration: new Histogram({ name: METRIC.grpcRequestDuration, help: 'gRPC request duration.', labelNames: [LABEL.method], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
+    grpc: new RequestMetrics({
+      registry,
+      requests: { name: METRIC.grpcRequests, help: 'gRPC requests handled, by method and status code.' },
+      duration: { name: METRIC.grpcRequestDuration, help: 'gRPC request duration.' },
+      labelNames: [LABEL.method],
+      outcomeLabel: LABEL.code,
+      buckets: LATENCY_BUCKETS_SECONDS,
+    }),
     transactionDuration: new Histogram({ name: METRIC.addTransactionDuration, help: 'Duration of one group-commit transaction (ledger + outbox).', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     batchSize: new Histogram({ name: METRIC.addBatchSize, help: 'Additions per group-commit transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
     accepted: new Counter({ name: METRIC.additionsAccepted, help: 'Additions newly recorded (ledger + outbox committed); replays excluded.', registers: [registry] }),

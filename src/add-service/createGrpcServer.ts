@@ -80,8 +80,7 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
   };
 
   const observe = (method: string, started: bigint, code: grpc.status) => {
-    metrics.requests.inc({ method, code: grpc.status[code] });
-    metrics.requestDuration.observe({ method }, Number(process.hrtime.bigint() - started) / 1e9);
+    metrics.grpc.observe([method], grpc.status[code], Number(process.hrtime.bigint() - started) / 1e9);
   };
   const fail = (method: string, started: bigint, callback: grpc.sendUnaryData<unknown>, error: unknown) => {
     const { code, details } = grpcStatusOf(error);
@@ -159,7 +158,7 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
     },
     WatchSum: (call: grpc.ServerWritableStream<WatchSumRequest, unknown>) => {
       // Streams are counted by the status they end with; their duration is the watcher's, not a latency.
-      const onEnd = (code: grpc.status) => metrics.requests.inc({ method: 'WatchSum', code: grpc.status[code] });
+      const onEnd = (code: grpc.status) => metrics.grpc.count(['WatchSum'], grpc.status[code]);
       if (!hasToken(call.metadata)) {
         const { code, details } = grpcStatusOf(unauthenticated());
         onEnd(code);

@@ -92,7 +92,7 @@ runProcess(logger, async () => {
     observe: (matched, method, status, seconds, req) => {
       // Read-after requests wait for the pipeline: their own route label keeps GET /sum latency about GET /sum.
       const route = matched === '/sum' && req.url !== '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
-      metrics.http.observe(route, method, status, seconds);
+      metrics.http.observe([route, method], status, seconds);
     },
   });
   const port = await listen(server, config.httpPort, config.bindHost);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { HttpRequestMetrics } from '../shared/metrics/httpRequestMetrics.js';
+import { RequestMetrics } from '../shared/metrics/requestMetrics.js';
 import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
 import { createWatchMetrics } from '../shared/metrics/watchMetrics.js';
 
@@ -16,7 +16,14 @@ export function createSumMetrics(registry: Registry) {
     applyRetries: new Counter({ name: METRIC.applyRetries, help: 'Apply transactions retried after a database error.', registers: [registry] }),
     endToEnd: new Histogram({ name: METRIC.endToEndLatency, help: 'From Add commit to the sum change committed.', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
     queueTime: new Histogram({ name: METRIC.queueTime, help: 'From the relay publishing an event to the sum-service receiving it.', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
-    http: new HttpRequestMetrics({ registry, requestsName: METRIC.httpRequests, durationName: METRIC.httpRequestDuration, buckets: LATENCY_BUCKETS_SECONDS }),
+    http: new RequestMetrics({
+      registry,
+      requests: { name: METRIC.httpRequests, help: 'HTTP requests, by route, method and status.' },
+      duration: { name: METRIC.httpRequestDuration, help: 'HTTP request duration.' },
+      labelNames: [LABEL.route, LABEL.method],
+      outcomeLabel: LABEL.status,
+      buckets: LATENCY_BUCKETS_SECONDS,
+    }),
     currentSum: new Gauge({ name: METRIC.currentSum, help: 'The running sum as last read (a float: exact value at GET /sum).', registers: [registry] }),
     watch: createWatchMetrics(registry, 'sse'),
   };
