@@ -12,7 +12,7 @@ export interface AddServiceConfig extends CommonConfig, LiveSumConfig {
   poolSize: number;
   /** Most additions per group-commit transaction (`ADD_MAX_BATCH`). Default 256. */
   maxBatchSize: number;
-  /** Group-commit transactions in flight (`ADD_CONCURRENT_FLUSHES`). Default 4. */
+  /** Group-commit transactions in flight (`ADD_CONCURRENT_FLUSHES`). Default 1: one at a time, the batch growing with the load. */
   concurrentFlushes: number;
   /** Seconds outbox rows are kept before pruning (`OUTBOX_RETENTION_SECONDS`). Default 60. */
   outboxRetentionSeconds: number;
@@ -36,7 +36,7 @@ export function addServiceConfig(env: Env): AddServiceConfig {
     metricsPort: read.port('ADD_METRICS_PORT', 3001),
     poolSize,
     maxBatchSize: read.int('ADD_MAX_BATCH', 256, { min: 1, max: 10_000 }),
-    concurrentFlushes: read.int('ADD_CONCURRENT_FLUSHES', Math.min(4, poolSize - 1), { min: 1, max: poolSize - 1 }),
+    concurrentFlushes: read.int('ADD_CONCURRENT_FLUSHES', 1, { min: 1, max: poolSize - 1 }),
     outboxRetentionSeconds: read.int('OUTBOX_RETENTION_SECONDS', 60, { min: 1, max: 86_400 }),
     authTokens: authTokens(read.string('ADD_AUTH_TOKENS', '')),
     tls: tlsFiles(read.string('GRPC_TLS_CERT_FILE', ''), read.string('GRPC_TLS_KEY_FILE', ''), read.string('GRPC_TLS_CLIENT_CA_FILE', '')),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { SumStreamError } from '../shared/errors.js';
-import { additionEventPayload } from '../shared/events/additionEventPayload.js';
+import { ADDITION_PAYLOAD_SQL } from '../shared/events/additionEventPayload.js';
 import { ADDITION_AGGREGATE_TYPE, ADDITION_EVENT_TYPE } from '../shared/vocabulary.js';
 import type { AddCommand } from './validateAddRequest.js';
 
@@ -16,7 +16,11 @@ export interface RecordedAddition {
 export interface AdditionWriterOptions {
   /** Most additions written by one transaction. Default 256. */
   maxBatchSize?: number;
-  /** Transactions in flight at once (keep below the pool size). Default 4. */
+  /**
+   * Transactions in flight at once (keep below the pool size). Default 1: while one commits, the
+   * next batch gathers, so batches grow with the load and the database does the least work per
+   * addition. Raise it when the database is far away (round trip much longer than a commit).
+   */
   maxConcurrentFlushes?: number;
   /** Called with each flushed batch's size and transaction seconds. */
   onFlush?: (size: number, seconds: number) => void;
@@ -31,21 +35,26 @@ interface Pending {
 }
 
 // One statement, so one implicit transaction: the ledger rows and their outbox rows commit
-// together or not at all. Rows whose idempotency key already exists are skipped by both.
+// together or not at all. Rows whose idempotency key already exists are skipped by both. The
+// payloads are built by PostgreSQL from the ledger rows, and only the ids that were not inserted
+// (replays of a key; usually none) come back. Prepared once per connection (named statement).
 const INSERT_BATCH = `
 WITH input AS (
-  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[], $7::jsonb[])
-    AS t(id, a, b, result, idempotency_key, accepted_at, payload)
+  SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
+    AS t(id, a, b, result, idempotency_key, accepted_at)
 ), inserted AS (
   INSERT INTO additions (id, a, b, result, idempotency_key, accepted_at)
   SELECT id, a, b, result, idempotency_key, accepted_at FROM input
   ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id, a, b, result, accepted_at
+), published AS (
+  INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
+  SELECT id, '${ADDITION_AGGREGATE_TYPE}', id::text, '${ADDITION_EVENT_TYPE}', ${ADDITION_PAYLOAD_SQL}
+  FROM inserted
   RETURNING id
 )
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
-SELECT input.id, '${ADDITION_AGGREGATE_TYPE}', input.id::text, '${ADDITION_EVENT_TYPE}', input.payload
-FROM input JOIN inserted USING (id)
-RETURNING id`;
+SELECT id FROM input WHERE id NOT IN (SELECT id FROM published)`;
+const INSERT_BATCH_NAME = 'sumstream_insert_additions';
 
 const SELECT_BY_KEYS = 'SELECT id, a, b, result, idempotency_key FROM additions WHERE idempotency_key = ANY($1::text[])';
 
@@ -65,7 +74,7 @@ export class AdditionWriter {
     private readonly options: AdditionWriterOptions = {},
   ) {
     this.maxBatchSize = options.maxBatchSize ?? 256;
-    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 4;
+    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
   }
 
   write(command: AddCommand): Promise<RecordedAddition> {
@@ -112,22 +121,22 @@ export class AdditionWriter {
   private async flush(batch: Pending[]): Promise<void> {
     const started = process.hrtime.bigint();
     try {
-      const payloads = batch.map((p) =>
-        JSON.stringify(additionEventPayload({ id: p.id, a: p.command.a, b: p.command.b, result: p.command.sum, acceptedAt: p.acceptedAt })),
-      );
-      const inserted = await this.pool.query<{ id: string }>(INSERT_BATCH, [
-        batch.map((p) => p.id),
-        batch.map((p) => p.command.a.toString()),
-        batch.map((p) => p.command.b.toString()),
-        batch.map((p) => p.command.sum.toString()),
-        batch.map((p) => p.command.idempotencyKey ?? null),
-        batch.map((p) => p.acceptedAt.toISOString()),
-        payloads,
-      ]);
+      const notInserted = await this.pool.query<{ id: string }>({
+        name: INSERT_BATCH_NAME,
+        text: INSERT_BATCH,
+        values: [
+          batch.map((p) => p.id),
+          batch.map((p) => p.command.a.toString()),
+          batch.map((p) => p.command.b.toString()),
+          batch.map((p) => p.command.sum.toString()),
+          batch.map((p) => p.command.idempotencyKey ?? null),
+          batch.map((p) => p.acceptedAt.toISOString()),
+        ],
+      });
       this.options.onFlush?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
-      const insertedIds = new Set(inserted.rows.map((r) => r.id));
-      const replays = batch.filter((p) => !insertedIds.has(p.id));
-      for (const p of batch) if (insertedIds.has(p.id)) p.resolve({ id: p.id, sum: p.command.sum, replayed: false });
+      const skipped = new Set(notInserted.rows.map((r) => r.id));
+      const replays = skipped.size === 0 ? [] : batch.filter((p) => skipped.has(p.id));
+      for (const p of batch) if (!skipped.has(p.id)) p.resolve({ id: p.id, sum: p.command.sum, replayed: false });
       if (replays.length > 0) await this.answerReplays(replays);
     } catch (cause) {
       const error = new SumStreamError('unavailable', `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`, { cause });
