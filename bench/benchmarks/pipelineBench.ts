@@ -12,7 +12,10 @@ import { METRIC } from '../../src/shared/metrics/metricNames.js';
 import { startStack, type Stack } from '../../test/helpers/startStack.js';
 import { type BenchOutcome, type BenchRow, fmt } from '../benchResult.js';
 import type { BenchEnvironment } from '../benchEnvironment.js';
+import { checkSum } from '../../src/load/sumCheck.js';
+import { GHZ_ADD_TOTAL, ghzRun } from '../clients/ghzRun.js';
 import { loadToolRun } from '../clients/loadToolRun.js';
+import { toolPath } from '../clients/toolPath.js';
 import { groupPssMiB, peakSampler, processMemory } from '../processMemory.js';
 import { bucketQuantile, bucketsBetween, histogramBuckets, metricValue, scrapeMetrics, shareWithin } from '../scrapeMetrics.js';
 
@@ -63,7 +66,7 @@ async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Prom
 }
 
 /** Runs `load` while sampling every 250 ms, then waits for the backlog to drain (at most 60 s). */
-async function observe(stack: Stack, channel: amqp.Channel, load: () => Promise<unknown>): Promise<Window> {
+async function observe<T>(stack: Stack, channel: amqp.Channel, load: () => Promise<T>): Promise<Window & { result: T }> {
   const t0 = performance.now();
   const start = await sampleOnce(stack, channel, t0);
   const samples: Sample[] = [];
@@ -74,9 +77,13 @@ async function observe(stack: Stack, channel: amqp.Channel, load: () => Promise<
       await sleep(250);
     }
   })();
-  await load();
-  loading = false;
-  await sampler;
+  let result: T;
+  try {
+    result = await load();
+  } finally {
+    loading = false;
+    await sampler;
+  }
   const end = await sampleOnce(stack, channel, t0);
   let drained = end;
   while (drained.applied - start.applied < end.accepted - start.accepted && drained.seconds - end.seconds < 60) {
@@ -94,6 +101,7 @@ async function observe(stack: Stack, channel: amqp.Channel, load: () => Promise<
     maxSlotLagBytes: Math.max(0, ...samples.map((s) => s.slotLagBytes)),
     maxQueueReady: Math.max(0, ...samples.map((s) => s.queueReady)),
     drainSeconds: drained.seconds - end.seconds,
+    result,
   };
 }
 
@@ -114,30 +122,60 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
   const details: string[] = [];
   const rows: BenchRow[] = [];
   const grpc = `127.0.0.1:${stack.ports.grpc}`;
-  const addArgs = ['--target', 'add', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', grpc];
+  const addArgs = ['--target', 'add', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', grpc, '--rest', `http://127.0.0.1:${stack.ports.sum}`];
+  const ghz = toolPath('ghz');
   try {
     const infra = { postgres: peakSampler(() => groupPssMiB(`${env.runDir}/postgres`)), rabbitmq: peakSampler(() => groupPssMiB(`${env.runDir}/rabbitmq`)) };
+    // The lightest client available (ghz: Go) leaves the most CPU to the pipeline. Without a rate:
+    // as fast as Adds are accepted. Either way GET /sum must end exactly where the answers say.
+    const client = ghz ? 'ghz' : 'sumstream-load';
+    // Returns the Add p99 and the check to run once the load is over (outside the observed window).
+    const drive = async (rate?: number): Promise<{ addP99: number; verify: () => Promise<void> }> => {
+      if (!ghz) {
+        const report = await loadToolRun([...addArgs, '--check-sum', ...(rate ? ['--mode', 'open', '--rate', String(rate)] : ['--mode', 'closed', '--workers', String(options.concurrency)])]);
+        return { addP99: report.latencyMs.p99, verify: async () => undefined };
+      }
+      const before = await stack.sum();
+      const result = await ghzRun({ ghz, address: grpc, concurrency: rate ? Math.max(16, Math.min(options.concurrency, Math.ceil(rate / 50))) : options.concurrency, connections: options.connections, durationSeconds: options.durationSeconds, rps: rate });
+      const verify = async () => {
+        if (result.errors > 0) throw new Error(`${result.errors} Adds failed during the pipeline run: ${result.errorKinds?.join('; ')}`);
+        // Calls cut off when the time was up may or may not have been recorded.
+        const cut = BigInt(result.cutOff ?? 0);
+        const check = await checkSum({
+          read: () => stack.sum(),
+          before,
+          acknowledgedAdds: result.ok,
+          acknowledgedTotal: GHZ_ADD_TOTAL * BigInt(result.ok),
+          uncertainAdds: Number(cut),
+          uncertainTotal: GHZ_ADD_TOTAL * cut,
+          drainTimeoutMs: 60_000,
+        });
+        if (check.status !== 'PASS') throw new Error(`pipeline run: ${check.message}`);
+      };
+      return { addP99: result.p99Ms, verify };
+    };
+
     // 1. As fast as Adds are accepted.
-    let acceptRate = 0;
-    const full = await observe(stack, channel, async () => {
-      const report = await loadToolRun([...addArgs, '--mode', 'closed', '--workers', String(options.concurrency)]);
-      acceptRate = report.throughput;
-    });
+    const full = await observe(stack, channel, () => drive());
+    await full.result.verify();
+    const acceptRate = full.accepted / full.seconds;
     log(`  pipeline at the accept rate: ${describe(full)}`);
-    details.push(`Pipeline, closed loop (${options.concurrency} concurrent Adds): ${describe(full)}.`);
-    let sustained = bounded(full) ? full.accepted / full.seconds : 0;
+    details.push(`Pipeline, closed loop (${options.concurrency} concurrent Adds, ${client}): ${describe(full)}; GET /sum equal to the answers' total afterwards.`);
+    // Bounded at the accept rate: the pipeline sustains all of it (ratio 1 by definition).
+    let sustained = bounded(full) ? acceptRate : 0;
     for (const share of [0.9, 0.8, 0.7, 0.6, 0.5]) {
       if (sustained > 0) break;
       const rate = Math.round(acceptRate * share);
-      const w = await observe(stack, channel, () => loadToolRun([...addArgs, '--mode', 'open', '--rate', String(rate)]));
+      const w = await observe(stack, channel, () => drive(rate));
+      await w.result.verify();
       log(`  pipeline at ${rate}/s: ${describe(w)}`);
-      details.push(`Pipeline, open loop at ${fmt.rate(rate)}: ${describe(w)}.`);
+      details.push(`Pipeline at ${fmt.rate(rate)} (${client}): ${describe(w)}.`);
       if (bounded(w)) sustained = w.accepted / w.seconds;
     }
     rows.push({
       benchmark: 'Pipeline sustained rate',
       measure: 'highest Add rate with backlog, slot lag and queue depth bounded / accept rate',
-      sumstream: sustained > 0 ? fmt.rate(sustained) : `none down to ${fmt.rate(acceptRate * 0.5)}`,
+      sumstream: sustained > 0 ? `${fmt.rate(sustained)} (applied ${fmt.rate(full.applied / full.seconds)} during the run, drained ${full.drainSeconds.toFixed(2)} s after)` : `none down to ${fmt.rate(acceptRate * 0.5)}`,
       baseline: `${fmt.rate(acceptRate)} accepted (closed loop, whole stack running)`,
       ratio: fmt.ratio(sustained / acceptRate),
       goal: '1.0x',
@@ -146,18 +184,31 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
 
     // 2. Latency at half that rate.
     const rate = Math.max(1, Math.round((sustained > 0 ? sustained : acceptRate * 0.5) / 2));
+    // Where the time goes: each stage's histogram over the same run.
+    const stages = [
+      { label: 'Add transaction', url: `http://127.0.0.1:${stack.ports.addMetrics}/metrics`, metric: METRIC.addTransactionDuration },
+      { label: 'relay publish-to-confirm', url: `http://127.0.0.1:${stack.ports.relayMetrics}/metrics`, metric: METRIC.relayConfirmDuration },
+      { label: 'queue (publish to delivery)', url: `http://127.0.0.1:${stack.ports.sum}/metrics`, metric: METRIC.queueTime },
+      { label: 'apply transaction', url: `http://127.0.0.1:${stack.ports.sum}/metrics`, metric: METRIC.applyDuration },
+    ];
+    const stagesBefore = await Promise.all(stages.map(async (stage) => histogramBuckets(await scrapeMetrics(stage.url), stage.metric)));
     const before = histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency);
-    let addP99 = Number.NaN;
-    const half = await observe(stack, channel, async () => {
-      const report = await loadToolRun([...addArgs, '--mode', 'open', '--rate', String(rate), '--check-sum']);
-      addP99 = report.latencyMs.p99;
-    });
+    const half = await observe(stack, channel, () => drive(rate));
+    await half.result.verify();
+    const addP99 = half.result.addP99;
     const buckets = bucketsBetween(before, histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency));
+    const stageLines = await Promise.all(
+      stages.map(async (stage, i) => {
+        const b = bucketsBetween(stagesBefore[i]!, histogramBuckets(await scrapeMetrics(stage.url), stage.metric));
+        return `${stage.label} p50 ${fmt.ms(bucketQuantile(b, 0.5) * 1000)} / p99 ${fmt.ms(bucketQuantile(b, 0.99) * 1000)}`;
+      }),
+    );
+    details.push(`End-to-end latency by stage at ${fmt.rate(rate)}: ${stageLines.join('; ')}.`);
     const p50 = bucketQuantile(buckets, 0.5) * 1000;
     const p99 = bucketQuantile(buckets, 0.99) * 1000;
     const within50 = shareWithin(buckets, 0.05);
     log(`  pipeline at ${rate}/s: ${describe(half)}; end-to-end p50 ${fmt.ms(p50)}, p99 ${fmt.ms(p99)}, ${(within50 * 100).toFixed(2)} % within 50 ms`);
-    details.push(`Pipeline, open loop at ${fmt.rate(rate)} (half the sustained rate): ${describe(half)}; Add p99 ${fmt.ms(addP99)}; end-to-end: ${fmt.int(buckets.get(Number.POSITIVE_INFINITY) ?? 0)} events, ${(within50 * 100).toFixed(2)} % within 50 ms (histogram buckets, quantiles interpolated inside a bucket).`);
+    details.push(`Pipeline at ${fmt.rate(rate)} (half the sustained rate, ${client}): ${describe(half)}; Add p99 ${fmt.ms(addP99)}; end-to-end: ${fmt.int(buckets.get(Number.POSITIVE_INFINITY) ?? 0)} events, ${(within50 * 100).toFixed(2)} % within 50 ms (histogram buckets, quantiles interpolated inside a bucket).`);
     rows.push({
       benchmark: 'End-to-end latency',
       measure: `Add commit -> sum committed, at ${fmt.rate(rate)} (50 % of sustained)`,

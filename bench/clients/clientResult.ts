@@ -9,4 +9,8 @@ export interface ClientResult {
   throughput: number;
   p50Ms: number;
   p99Ms: number;
+  /** Calls still in flight when the time was up, cut off by the client (not counted as errors). */
+  cutOff?: number;
+  /** Error messages with their counts, when the tool reports them. */
+  errorKinds?: string[];
 }

@@ -11,8 +11,13 @@ export interface GhzOptions {
   /** HTTP/2 connections the workers share. */
   connections: number;
   durationSeconds: number;
+  /** Constant request rate (ghz --rps) instead of as fast as the workers go. */
+  rps?: number;
   cpuList?: string | undefined;
 }
+
+/** Every call adds 2 + 3: the sum must grow by this much per OK answer. */
+export const GHZ_ADD_TOTAL = 5n;
 
 interface GhzReport {
   count: number;
@@ -33,6 +38,7 @@ export async function ghzRun(options: GhzOptions): Promise<ClientResult> {
     '-c', String(options.concurrency),
     '--connections', String(options.connections),
     '-z', `${options.durationSeconds}s`,
+    ...(options.rps ? ['--rps', String(options.rps)] : []),
     '--format', 'json',
     options.address,
   ]);
@@ -43,12 +49,15 @@ export async function ghzRun(options: GhzOptions): Promise<ClientResult> {
   const cutOff = Math.min(
     options.concurrency,
     Object.entries(report.errorDistribution ?? {})
-      .filter(([message]) => message.includes('transport is closing'))
+      .filter(([message]) => message.includes('transport is closing') || message.includes('client connection is closing'))
       .reduce((total, [, count]) => total + count, 0),
   );
   const percentile = (p: number): number => (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
+  const errorKinds = Object.entries(report.errorDistribution ?? {}).map(([message, count]) => `${count} x ${message}`);
   return {
     client: 'ghz',
+    errorKinds,
+    cutOff,
     ok,
     errors: report.count - ok - cutOff,
     seconds: report.total / 1e9,
