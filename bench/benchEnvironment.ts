@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import { startPostgres } from '../src/launcher/postgresInstance.js';
 import { startRabbit } from '../src/launcher/rabbitInstance.js';
 import { REPO_ROOT } from '../src/launcher/serviceProcess.js';
 import { freePorts } from '../test/helpers/freePort.js';
+import { reapStaleRuns } from '../test/helpers/reapStaleRuns.js';
 
 export interface BenchEnvironment {
   /** Superuser URL of the benchmark's own PostgreSQL. */
@@ -33,8 +34,11 @@ export interface MachineInfo {
 
 /** Starts a throwaway PostgreSQL and RabbitMQ for the benchmarks in .sumstream/bench/run-<id>/. */
 export async function startBenchEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
-  const runDir = path.join(REPO_ROOT, '.sumstream', 'bench', `run-${process.pid}-${randomBytes(3).toString('hex')}`);
+  const root = path.join(REPO_ROOT, '.sumstream', 'bench');
+  await reapStaleRuns(root); // servers left by a benchmark run that was killed
+  const runDir = path.join(root, `run-${process.pid}-${randomBytes(3).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
+  await writeFile(path.join(runDir, 'owner.pid'), String(process.pid));
   const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
   log(`starting PostgreSQL (${pgPort}) and RabbitMQ (${amqpPort}) in ${runDir}`);
   const [postgres, rabbit] = await Promise.all([

@@ -8,15 +8,14 @@
  * teardown (keep them with SUMSTREAM_KEEP_TEST_DATA=1), and leftovers of crashed runs are reaped on the next run.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { isProcessAlive, sleep } from '../../src/launcher/exec.js';
 import { startPostgres } from '../../src/launcher/postgresInstance.js';
 import { startRabbit } from '../../src/launcher/rabbitInstance.js';
 import { freePorts } from './freePort.js';
+import { reapStaleRuns } from './reapStaleRuns.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -43,7 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const summary: string[] = [];
 
   if (!envDb || !envAmqp) {
-    await reapStaleRuns();
+    await reapStaleRuns(TEST_ROOT);
     const id = `${process.pid}-${randomBytes(3).toString('hex')}`;
     runDir = path.join(TEST_ROOT, `run-${id}`);
     await mkdir(runDir, { recursive: true });
@@ -101,27 +100,3 @@ function defaultManagementUrl(amqpUrl: string): string {
   return `http://${m?.[1] ? `${m[1]}@` : 'guest:guest@'}${m?.[2] ?? '127.0.0.1'}:15672`;
 }
 
-/** Kills servers of earlier runs whose vitest process is gone (crash, SIGKILL) and deletes their data. */
-async function reapStaleRuns(): Promise<void> {
-  const entries = existsSync(TEST_ROOT) ? await readdir(TEST_ROOT) : [];
-  for (const entry of entries.filter((e) => e.startsWith('run-'))) {
-    const dir = path.join(TEST_ROOT, entry);
-    const owner = Number(await readFile(path.join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
-    if (owner > 0 && isProcessAlive(owner)) continue;
-    const pids: number[] = [];
-    for (const [file, exe] of [['postgres/data/postmaster.pid', 'postgres'], ['rabbitmq/rabbitmq.pid', 'beam']] as const) {
-      const pid = await firstLinePid(path.join(dir, file));
-      // Only kill it if the pid still belongs to such a server (pids get reused).
-      const cmd = pid === undefined ? '' : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (pid !== undefined && cmd.includes(exe) && cmd.includes(dir)) pids.push(pid);
-    }
-    for (const pid of pids) process.kill(pid, 'SIGKILL'); // PostgreSQL's children exit with the postmaster
-    for (let i = 0; i < 50 && pids.some(isProcessAlive); i++) await sleep(100);
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-async function firstLinePid(file: string): Promise<number | undefined> {
-  const pid = Number((await readFile(file, 'utf8').catch(() => '')).split('\n')[0]);
-  return pid > 0 ? pid : undefined;
-}
