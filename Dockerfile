@@ -2,7 +2,7 @@
 # One image for SumStream's three processes (add-service, cdc-relay, sum-service) and the
 # migration tool. Compose and Kubernetes pick the process with `command:`; every command is
 # the one src/launcher/serviceProcess.ts serviceCommand() gives and `npm test` runs:
-#   node --import tsx src/<service>/main.ts          (migrations: src/launcher/migrateMain.ts)
+#   node --min-semi-space-size=16 --import tsx src/<service>/main.ts   (migrations: node --import tsx src/launcher/migrateMain.ts)
 # TypeScript runs through tsx, a runtime dependency, so there is no build step and the image
 # runs exactly the files the tests run. test/int/deployment.int.test.ts checks this file.
 
@@ -32,7 +32,7 @@ COPY --chown=root:root src/ ./src/
 # The files belong to root and are read-only for the process; it writes only to /tmp (tsx's
 # compile cache), so the container can run with a read-only root filesystem.
 USER node
-# add-service by default; the others: command: ["node", "--import", "tsx", "src/cdc-relay/main.ts"] etc.
+# add-service by default; the others: command: ["node", "--min-semi-space-size=16", "--import", "tsx", "src/cdc-relay/main.ts"] etc.
 EXPOSE 50051 3001 3002 4000
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--import", "tsx", "src/add-service/main.ts"]
+CMD ["node", "--min-semi-space-size=16", "--import", "tsx", "src/add-service/main.ts"]
