@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { sleep } from '../src/shared/backoff.js';
 
 /** Resident and peak resident memory (VmRSS, VmHWM) of one process, in MiB; undefined once it is gone. */
 export async function processMemory(pid: number): Promise<{ rssMiB: number; peakMiB: number } | undefined> {
@@ -32,7 +33,7 @@ export function peakSampler(read: () => Promise<number>, everyMs = 500): { stop(
   const loop = (async () => {
     while (running) {
       peak = Math.max(peak, await read().catch(() => 0));
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      await sleep(everyMs);
     }
   })();
   return {

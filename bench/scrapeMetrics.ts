@@ -1,3 +1,5 @@
+import { type CumulativeHistogram, histogramCount, histogramDelta, histogramQuantile } from '../src/shared/metrics/histogramQuantile.js';
+
 /** Reads a Prometheus text exposition: the sum of a metric over its label sets, and histogram buckets. */
 export async function scrapeMetrics(url: string): Promise<string> {
   const res = await fetch(url);
@@ -30,36 +32,24 @@ export function histogramBuckets(text: string, name: string): Map<number, number
   return buckets;
 }
 
+function cumulative(buckets: Map<number, number>): CumulativeHistogram {
+  const bounds = [...buckets.keys()].sort((a, b) => a - b);
+  return { bounds, counts: bounds.map((bound) => buckets.get(bound)!) };
+}
+
 /** Buckets of `after` minus those of `before`: the observations made in between. */
 export function bucketsBetween(before: Map<number, number>, after: Map<number, number>): Map<number, number> {
-  return new Map([...after].map(([bound, count]) => [bound, count - (before.get(bound) ?? 0)]));
+  const delta = histogramDelta(cumulative(after), cumulative(before));
+  return new Map(delta.bounds.map((bound, i) => [bound, delta.counts[i]!]));
 }
 
-/**
- * Quantile from cumulative buckets, interpolated linearly inside the bucket it falls in (what
- * PromQL's histogram_quantile does). Also the share of observations at or below `within` seconds,
- * which is exact when `within` is a bucket bound.
- */
+/** Quantile as PromQL's histogram_quantile computes it (shared with the status page); NaN without observations. */
 export function bucketQuantile(buckets: Map<number, number>, q: number): number {
-  const bounds = [...buckets.keys()].sort((a, b) => a - b);
-  const total = buckets.get(Number.POSITIVE_INFINITY) ?? 0;
-  if (total === 0) return Number.NaN;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const bound of bounds) {
-    const count = buckets.get(bound) ?? 0;
-    if (count >= rank) {
-      if (bound === Number.POSITIVE_INFINITY) return lower;
-      return lower + (bound - lower) * ((rank - below) / Math.max(count - below, 1));
-    }
-    lower = bound;
-    below = count;
-  }
-  return lower;
+  return histogramQuantile(q, cumulative(buckets)) ?? Number.NaN;
 }
 
+/** Share of the observations at or below `seconds`: exact when `seconds` is a bucket bound. */
 export function shareWithin(buckets: Map<number, number>, seconds: number): number {
-  const total = buckets.get(Number.POSITIVE_INFINITY) ?? 0;
+  const total = histogramCount(cumulative(buckets));
   return total === 0 ? Number.NaN : (buckets.get(seconds) ?? Number.NaN) / total;
 }

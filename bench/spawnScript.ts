@@ -35,21 +35,3 @@ export async function spawnScript(file: string, args: string[], ready: RegExp, e
   });
   return { child, pid: child.pid!, lines, stop: async () => void (await stopChild(child, 5_000)) };
 }
-
-/** Runs a command to its end; resolves with its stdout, rejects with its output when it fails. */
-export function runToEnd(command: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${command} ${args.join(' ')} ended with ${code ?? signal}:\n${stderr.slice(-2000)}${stdout.slice(-1000)}`));
-    });
-  });
-}

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
+import { sleep } from '../../src/shared/backoff.js';
 import { startDebezium } from '../../src/launcher/debeziumInstance.js';
 import { commonConfig, DEFAULTS } from '../../src/shared/config/commonConfig.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
@@ -48,7 +49,7 @@ async function timeDrain(channel: amqp.Channel, queue: string, events: number, s
       return { startSeconds: (first - started) / 1000, streamSeconds, eventsPerSecond: events / Math.max(streamSeconds, 0.001), peakMiB };
     }
     if (now - started > 600_000) throw new Error(`only ${messageCount} of ${events} events reached the queue in 10 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 }
 
@@ -77,11 +78,19 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
     let debezium: Drain | undefined;
     if (options.debezium) {
       const dataDir = await mkdtemp(path.join(os.tmpdir(), 'sumstream-bench-debezium-'));
-      // The slot already holds the workload: stream it, do not snapshot the outbox table as well.
-      process.env['DEBEZIUM_SOURCE_SNAPSHOT_MODE'] = 'no_data';
       const started = performance.now();
       let pid: number | undefined;
-      const instance = startDebezium({ databaseUrl: stack.databaseUrl, amqpUrl: stack.amqpUrl, dataDir, slot: debeziumSlot, httpPort: await freePort(), javaHome: process.env['JAVA_HOME'], startTimeoutMs: 600_000 });
+      const instance = startDebezium({
+        databaseUrl: stack.databaseUrl,
+        amqpUrl: stack.amqpUrl,
+        dataDir,
+        slot: debeziumSlot,
+        httpPort: await freePort(),
+        javaHome: process.env['JAVA_HOME'],
+        startTimeoutMs: 600_000,
+        // The slot already holds the workload: stream it, do not snapshot the outbox table as well.
+        env: { DEBEZIUM_SOURCE_SNAPSHOT_MODE: 'no_data' },
+      });
       instance.then((i) => (pid = i.process.pid)).catch(() => undefined);
       try {
         debezium = await Promise.race([
@@ -91,7 +100,6 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
         if (pid !== undefined) debezium.peakMiB = Math.max(debezium.peakMiB, (await processMemory(pid))?.peakMiB ?? 0);
       } finally {
         await (await instance.catch(() => undefined))?.stop();
-        delete process.env['DEBEZIUM_SOURCE_SNAPSHOT_MODE'];
         await rm(dataDir, { recursive: true, force: true });
       }
       log(`  Debezium Server: ${fmt.rate(debezium.eventsPerSecond)}, first message ${debezium.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(debezium.peakMiB)}`);

@@ -8,6 +8,7 @@
  *    change committed (the sum-service's histogram; GET /sum serves that commit from then on).
  */
 import amqp from 'amqplib';
+import { sleep } from '../../src/shared/backoff.js';
 import { METRIC } from '../../src/shared/metrics/metricNames.js';
 import { startStack, type Stack } from '../../test/helpers/startStack.js';
 import { type BenchOutcome, type BenchRow, fmt } from '../benchResult.js';
@@ -47,15 +48,20 @@ interface Window {
   drainSeconds: number;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+type Page = 'add' | 'relay' | 'sum';
 
-async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Promise<Sample> {
-  const [add, relay, sum, queue] = await Promise.all([
+/** The /metrics pages of the three processes, each fetched once. */
+async function scrapeAll(stack: Stack): Promise<Record<Page, string>> {
+  const [add, relay, sum] = await Promise.all([
     scrapeMetrics(`http://127.0.0.1:${stack.ports.addMetrics}/metrics`),
     scrapeMetrics(`http://127.0.0.1:${stack.ports.relayMetrics}/metrics`),
     scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`),
-    channel.checkQueue('addition'),
   ]);
+  return { add: add!, relay: relay!, sum: sum! };
+}
+
+async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Promise<Sample> {
+  const [{ add, relay, sum }, queue] = await Promise.all([scrapeAll(stack), channel.checkQueue('addition')]);
   return {
     seconds: (performance.now() - t0) / 1000,
     accepted: metricValue(add, METRIC.additionsAccepted),
@@ -185,24 +191,23 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
     // 2. Latency at half that rate.
     const rate = Math.max(1, Math.round((sustained > 0 ? sustained : acceptRate * 0.5) / 2));
     // Where the time goes: each stage's histogram over the same run.
-    const stages = [
-      { label: 'Add transaction', url: `http://127.0.0.1:${stack.ports.addMetrics}/metrics`, metric: METRIC.addTransactionDuration },
-      { label: 'relay publish-to-confirm', url: `http://127.0.0.1:${stack.ports.relayMetrics}/metrics`, metric: METRIC.relayConfirmDuration },
-      { label: 'queue (publish to delivery)', url: `http://127.0.0.1:${stack.ports.sum}/metrics`, metric: METRIC.queueTime },
-      { label: 'apply transaction', url: `http://127.0.0.1:${stack.ports.sum}/metrics`, metric: METRIC.applyDuration },
+    const stages: { label: string; page: Page; metric: string }[] = [
+      { label: 'Add transaction', page: 'add', metric: METRIC.addTransactionDuration },
+      { label: 'relay publish-to-confirm', page: 'relay', metric: METRIC.relayConfirmDuration },
+      { label: 'queue (publish to delivery)', page: 'sum', metric: METRIC.queueTime },
+      { label: 'apply transaction', page: 'sum', metric: METRIC.applyDuration },
     ];
-    const stagesBefore = await Promise.all(stages.map(async (stage) => histogramBuckets(await scrapeMetrics(stage.url), stage.metric)));
-    const before = histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency);
+    const pagesBefore = await scrapeAll(stack);
     const half = await observe(stack, channel, () => drive(rate));
     await half.result.verify();
     const addP99 = half.result.addP99;
-    const buckets = bucketsBetween(before, histogramBuckets(await scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`), METRIC.endToEndLatency));
-    const stageLines = await Promise.all(
-      stages.map(async (stage, i) => {
-        const b = bucketsBetween(stagesBefore[i]!, histogramBuckets(await scrapeMetrics(stage.url), stage.metric));
-        return `${stage.label} p50 ${fmt.ms(bucketQuantile(b, 0.5) * 1000)} / p99 ${fmt.ms(bucketQuantile(b, 0.99) * 1000)}`;
-      }),
-    );
+    const pagesAfter = await scrapeAll(stack);
+    const between = (page: Page, metric: string) => bucketsBetween(histogramBuckets(pagesBefore[page], metric), histogramBuckets(pagesAfter[page], metric));
+    const buckets = between('sum', METRIC.endToEndLatency);
+    const stageLines = stages.map((stage) => {
+      const b = between(stage.page, stage.metric);
+      return `${stage.label} p50 ${fmt.ms(bucketQuantile(b, 0.5) * 1000)} / p99 ${fmt.ms(bucketQuantile(b, 0.99) * 1000)}`;
+    });
     details.push(`End-to-end latency by stage at ${fmt.rate(rate)}: ${stageLines.join('; ')}.`);
     const p50 = bucketQuantile(buckets, 0.5) * 1000;
     const p99 = bucketQuantile(buckets, 0.99) * 1000;

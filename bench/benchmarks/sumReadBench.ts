@@ -13,7 +13,9 @@ import { loadToolRun } from '../clients/loadToolRun.js';
 import { toolPath } from '../clients/toolPath.js';
 import { cpuPlan, pinProcess } from '../cpuPinning.js';
 import { processMemory } from '../processMemory.js';
-import { runToEnd, spawnScript } from '../spawnScript.js';
+import { runOk } from '../../src/launcher/exec.js';
+import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
+import { spawnScript } from '../spawnScript.js';
 
 export interface SumReadBenchOptions {
   durationSeconds: number;
@@ -83,11 +85,7 @@ export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchO
 
     log(`  holding ${options.heldConnections} keep-alive connections on the sum-service for ${options.holdSeconds} s`);
     const before = await processMemory(sumService.pid!);
-    const output = await runToEnd(
-      process.execPath,
-      ['--import', 'tsx', 'bench/clients/holdConnections.ts', '--url', `${urls.sumstream}/sum`, '--connections', String(options.heldConnections), '--open-rate', '1500', '--hold', String(options.holdSeconds), '--every', '5'],
-      (options.holdSeconds + options.heldConnections / 1500 + 120) * 1000,
-    );
+    const output = await runOk(process.execPath, ['--import', 'tsx', 'bench/clients/holdConnections.ts', '--url', `${urls.sumstream}/sum`, '--connections', String(options.heldConnections), '--open-rate', '1500', '--hold', String(options.holdSeconds), '--every', '5'], { cwd: REPO_ROOT, timeoutMs: (options.holdSeconds + options.heldConnections / 1500 + 120) * 1000 });
     const held = JSON.parse(output.trim().split('\n').pop()!) as HoldResult;
     const after = await processMemory(sumService.pid!);
     log(`  held: ${JSON.stringify(held)}`);

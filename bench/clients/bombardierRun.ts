@@ -1,5 +1,5 @@
 import { pinned } from '../cpuPinning.js';
-import { runToEnd } from '../spawnScript.js';
+import { runOk } from '../../src/launcher/exec.js';
 import type { ClientResult } from './clientResult.js';
 
 export interface BombardierOptions {
@@ -34,7 +34,7 @@ export async function bombardierRun(options: BombardierOptions): Promise<ClientR
     '--format', 'json',
     options.url,
   ]);
-  const { result } = JSON.parse(await runToEnd(command, args, (options.durationSeconds + 60) * 1000)) as BombardierReport;
+  const { result } = JSON.parse(await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 })) as BombardierReport;
   const errors = result.req1xx + result.req3xx + result.req4xx + result.req5xx + result.others;
   const total = result.req2xx + errors;
   return {

@@ -1,6 +1,6 @@
 import { ADDITION_PROTO_PATH } from '../../src/shared/grpc/loadAdditionProto.js';
 import { pinned } from '../cpuPinning.js';
-import { runToEnd } from '../spawnScript.js';
+import { runOk } from '../../src/launcher/exec.js';
 import type { ClientResult } from './clientResult.js';
 
 export interface GhzOptions {
@@ -42,7 +42,7 @@ export async function ghzRun(options: GhzOptions): Promise<ClientResult> {
     '--format', 'json',
     options.address,
   ]);
-  const report = JSON.parse(await runToEnd(command, args, (options.durationSeconds + 60) * 1000)) as GhzReport;
+  const report = JSON.parse(await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 })) as GhzReport;
   const ok = report.statusCodeDistribution['OK'] ?? 0;
   // When the time is up, ghz closes its connections under the calls still in flight (at most one
   // per worker): those are the end of the run, not answers of the server.

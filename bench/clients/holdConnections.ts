@@ -12,6 +12,7 @@
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { isLoopbackHost } from '../../src/load/loadOptions.js';
+import { sleep } from '../../src/shared/backoff.js';
 
 export interface HoldResult {
   connections: number;
@@ -143,7 +144,7 @@ await new Promise<void>((resolve) => {
   }, 20);
 });
 const progress = setInterval(() => process.stderr.write(`open ${open}, requests ${requests}, ok ${ok}, errors ${Object.values(errorsByKind).reduce((a, b) => a + b, 0)}\n`), 5_000);
-await new Promise((resolve) => setTimeout(resolve, holdMs));
+await sleep(holdMs);
 stopping = true;
 clearInterval(progress);
 const heldAtEnd = healthy.size;

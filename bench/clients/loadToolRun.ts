@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TargetReport } from '../../src/load/renderReport.js';
 import { pinned } from '../cpuPinning.js';
-import { runToEnd } from '../spawnScript.js';
+import { runOk } from '../../src/launcher/exec.js';
+import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
 
 /** One run of the load tool (`npm run load`) as its own process; resolves with its report of the one target. */
 export async function loadToolRun(args: string[], cpuList?: string): Promise<TargetReport> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'sumstream-bench-load-'));
   try {
     const [command, fullArgs] = pinned(cpuList, process.execPath, ['--import', 'tsx', 'src/load/main.ts', ...args, '--quiet', '--no-png', '--out', out]);
-    await runToEnd(command, fullArgs, 600_000);
+    await runOk(command, fullArgs, { cwd: REPO_ROOT, timeoutMs: 600_000 });
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { targets: TargetReport[] };
     const target = report.targets[0];
     if (!target) throw new Error(`the load tool wrote no target report in ${out}`);

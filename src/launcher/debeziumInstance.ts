@@ -56,6 +56,8 @@ export interface DebeziumInstanceOptions {
   log?: (line: string) => void;
   /** Also appends every output line of the server to this file. Default: none. */
   logFile?: string;
+  /** More Debezium Server settings as environment variables (`debezium.a.b` is `DEBEZIUM_A_B`), over the committed ones. Default none. */
+  env?: Record<string, string>;
   /** Abandons a start in progress: the server is stopped and the promise rejects. */
   signal?: AbortSignal;
 }
@@ -129,7 +131,7 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
     'io.debezium.server.Main',
   ];
   if (options.signal?.aborted) throw new Error('Debezium Server start abandoned.');
-  const child = spawn(java.bin, args, { cwd: options.dataDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(java.bin, args, { cwd: options.dataDir, env: { ...process.env, ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let streaming = false;
   const recent: string[] = [];
   const file = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;

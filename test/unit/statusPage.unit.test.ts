@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/shared/metrics/createRegistry.js';
 import { createSumMetrics } from '../../src/sum-service/sumMetrics.js';
 import { computeStatus, pickBaseline, retainSamples, type StatusInput } from '../../src/sum-service/statusPage/computeStatus.js';
-import { histogramDelta, histogramQuantile } from '../../src/sum-service/statusPage/histogramQuantile.js';
+import { histogramDelta, histogramQuantile } from '../../src/shared/metrics/histogramQuantile.js';
 import { renderStatusPage } from '../../src/sum-service/statusPage/renderStatusPage.js';
 import { sampleFromMetrics, type StatusSample } from '../../src/sum-service/statusPage/statusSample.js';
 

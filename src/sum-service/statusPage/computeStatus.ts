@@ -1,4 +1,4 @@
-import { histogramCount, histogramDelta, histogramQuantile, type CumulativeHistogram } from './histogramQuantile.js';
+import { histogramCount, histogramDelta, histogramQuantile, type CumulativeHistogram } from '../../shared/metrics/histogramQuantile.js';
 import type { StatusSample } from './statusSample.js';
 
 /** A value that could not be read, and why (shown as "unknown" on the page). */

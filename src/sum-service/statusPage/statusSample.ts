@@ -1,5 +1,5 @@
 import { METRIC } from '../../shared/metrics/metricNames.js';
-import type { CumulativeHistogram } from './histogramQuantile.js';
+import type { CumulativeHistogram } from '../../shared/metrics/histogramQuantile.js';
 
 /** One metric as prom-client's `registry.getMetricsAsJSON()` returns it (the parts read here). */
 export interface MetricJson {
