@@ -11,7 +11,6 @@ import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger, redactUrl } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { ReadAfterWaiter } from '../shared/sum/readAfterWaiter.js';
-import { eventIdOfReadToken, readAfterWaitMs } from '../shared/sum/readToken.js';
 import { SumCache } from '../shared/sum/sumCache.js';
 import { SumFeed } from '../shared/sum/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
@@ -58,8 +57,7 @@ runProcess(logger, async () => {
     handlers: {
       record: (command) => writer.write(command),
       readSum: () => readSum(pool),
-      readSumAfter: async (after, timeoutMs, signal) =>
-        waiter.waitFor(eventIdOfReadToken(after), { token: after, waitMs: readAfterWaitMs(timeoutMs, config.readAfterTimeoutMs), signal }),
+      readSumAfter: (after, timeoutMs, signal) => waiter.waitForToken(after, timeoutMs, signal),
     },
     watch: { feed, intervalMs: config.watchIntervalMs, stallTimeoutMs: config.watchStallTimeoutMs },
     metrics,

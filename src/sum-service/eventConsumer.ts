@@ -24,6 +24,8 @@ export interface EventConsumerOptions {
   shard?: number;
   /** Called after a commit that changed the sum. */
   onSumChanged?: () => void;
+  /** Payload of the sum-changed notification of this consumer's commits (SumCache.origin). Default ''. */
+  notifyOrigin?: string;
 }
 
 /** One connection's worth of state; a reconnect starts a fresh one so stale delivery tags are never acked. */
@@ -219,7 +221,7 @@ export class EventConsumer {
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
       try {
-        const result = await applyEvents(pool, events, this.shard);
+        const result = await applyEvents(pool, events, this.shard, this.options.notifyOrigin);
         metrics.applyDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
         metrics.applied.inc(result.applied.length);
         if (result.applied.length > 0) this.options.onSumChanged?.();

@@ -9,7 +9,6 @@ import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { ReadAfterWaiter } from '../shared/sum/readAfterWaiter.js';
-import { eventIdOfReadToken, readAfterWaitMs } from '../shared/sum/readToken.js';
 import { SumCache } from '../shared/sum/sumCache.js';
 import { SumFeed } from '../shared/sum/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
@@ -43,6 +42,7 @@ runProcess(logger, async () => {
     prefetch: config.prefetch,
     maxBatch: config.maxBatch,
     onSumChanged: () => sums.changed(),
+    notifyOrigin: sums.origin,
   });
   await consumer.start();
 
@@ -67,8 +67,7 @@ runProcess(logger, async () => {
       ...sumRoutes({
         readSum: () => sums.get(),
         peekSum: () => sums.peek(),
-        readSumAfter: async (after, timeoutMs, signal) =>
-          waiter.waitFor(eventIdOfReadToken(after), { token: after, waitMs: readAfterWaitMs(timeoutMs, config.readAfterTimeoutMs), signal }),
+        readSumAfter: (after, timeoutMs, signal) => waiter.waitForToken(after, timeoutMs, signal),
         logger,
         onSum: (sum) => {
           if (sum !== lastSumAnswered) metrics.currentSum.set(Number((lastSumAnswered = sum)));

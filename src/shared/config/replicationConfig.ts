@@ -18,8 +18,9 @@ export function replicationConfig(env: Env): ReplicationConfig {
   const slot = read.string('RELAY_SLOT', 'sumstream_relay');
   const publication = read.string('RELAY_PUBLICATION', 'sumstream_outbox');
   const [schema, name, extra] = read.string('RELAY_OUTBOX_TABLE', 'public.outbox').split('.');
+  if (extra !== undefined) throw new ConfigError('RELAY_OUTBOX_TABLE must be lower-case PostgreSQL identifiers (a-z, 0-9, _) written schema.table.');
   for (const [knob, value] of [['RELAY_SLOT', slot], ['RELAY_PUBLICATION', publication], ['RELAY_OUTBOX_TABLE', schema], ['RELAY_OUTBOX_TABLE', name]] as const) {
-    if (value === undefined || !IDENTIFIER.test(value) || extra !== undefined) {
+    if (value === undefined || !IDENTIFIER.test(value)) {
       throw new ConfigError(`${knob} must be lower-case PostgreSQL identifiers (a-z, 0-9, _)${knob === 'RELAY_OUTBOX_TABLE' ? ' written schema.table' : ''}.`);
     }
   }

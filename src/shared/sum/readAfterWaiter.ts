@@ -3,6 +3,7 @@ import type { SumIfApplied } from '../db/readSumIfApplied.js';
 import type { SumSnapshot } from '../db/readSum.js';
 import { SumStreamError } from '../errors.js';
 import type { Logger } from '../log/createLogger.js';
+import { eventIdOfReadToken, readAfterWaitMs } from './readToken.js';
 
 export interface ReadAfterWaiterOptions {
   /** Which of the event ids are applied, and the sum in the same database snapshot (readSumIfApplied). */
@@ -64,8 +65,12 @@ export class ReadAfterWaiter {
     return n;
   }
 
-  get limitMs(): number {
-    return this.maxWaitMs;
+  /**
+   * waitFor() for a read token as a client sends it, with the client's wait (0 or undefined: this
+   * waiter's limit, which a request can lower but never raise); a malformed token rejects `invalid`.
+   */
+  async waitForToken(token: string, requestedMs: number | undefined, signal?: AbortSignal): Promise<SumSnapshot> {
+    return this.waitFor(eventIdOfReadToken(token), { token, waitMs: readAfterWaitMs(requestedMs, this.maxWaitMs), signal });
   }
 
   /** Resolves with a sum that includes `eventId`, or rejects: `timeout` when it is not applied within the wait. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { backoffMs, sleep } from '../backoff.js';
 import type { SumSnapshot } from '../db/readSum.js';
@@ -42,6 +43,11 @@ export class SumCache {
   private running: Promise<void> | undefined;
   private readonly listeners = new Set<() => void>();
   private poller: NodeJS.Timeout | undefined;
+  /**
+   * Payload by which this process's own commits are notified (see applyEvents): those arrive
+   * through changed() already, so their notification would only cause a second read.
+   */
+  readonly origin = randomUUID();
 
   constructor(private readonly options: SumCacheOptions) {}
 
@@ -62,11 +68,6 @@ export class SumCache {
     clearInterval(this.poller);
     await this.client?.end().catch(() => undefined);
     await this.running;
-  }
-
-  /** True while notifications arrive (the LISTEN connection is up). */
-  get isListening(): boolean {
-    return this.listening;
   }
 
   /** A commit of this process changed the sum. */
@@ -136,7 +137,9 @@ export class SumCache {
       });
       try {
         await client.connect();
-        client.on('notification', () => this.bump());
+        client.on('notification', (notification) => {
+          if (notification.payload !== this.origin) this.bump();
+        });
         await client.query(`LISTEN ${SUM_CHANGED_CHANNEL}`);
         this.client = client;
         this.listening = true;

@@ -60,10 +60,6 @@ export class SumFeed {
     this.unsubscribe = this.options.source.onChange(() => this.changed());
   }
 
-  get size(): number {
-    return this.watchers.size;
-  }
-
   get capacity(): number {
     return this.maxWatchers;
   }
