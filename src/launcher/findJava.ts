@@ -24,20 +24,21 @@ export interface JavaRuntime {
  * says what was found instead.
  */
 export function findJava(options: FindJavaOptions): JavaRuntime | undefined {
-  return candidates(options).find((java) => java.major >= options.minMajor);
+  // Lazily: `java -version` (a JVM start) runs only when nothing before it qualifies.
+  for (const java of candidates(options)) if (java.major >= options.minMajor) return java;
+  return undefined;
 }
 
 /** Every Java runtime `findJava` considered, for error messages ("found Java 17 at …"). */
 export function describeJava(options: FindJavaOptions): string {
-  const found = candidates(options);
+  const found = [...candidates(options)];
   return found.length === 0 ? 'no Java at all' : found.map((java) => `Java ${java.major} (${java.bin})`).join(', ');
 }
 
-function candidates(options: FindJavaOptions): JavaRuntime[] {
-  const found: JavaRuntime[] = [];
+function* candidates(options: FindJavaOptions): Generator<JavaRuntime> {
   const home = options.javaHome ?? process.env['JAVA_HOME'];
   const fromHome = home ? runtimeIn(home) : undefined;
-  if (fromHome) found.push(fromHome);
+  if (fromHome) yield fromHome;
   const installed: JavaRuntime[] = [];
   for (const dir of options.jvmDirs ?? ['/usr/lib/jvm']) {
     if (!existsSync(dir)) continue;
@@ -46,10 +47,9 @@ function candidates(options: FindJavaOptions): JavaRuntime[] {
       if (java && !installed.some((other) => other.bin === java.bin)) installed.push(java);
     }
   }
-  found.push(...installed.sort((a, b) => b.major - a.major));
+  yield* installed.sort((a, b) => b.major - a.major);
   const onPath = versionOf('java');
-  if (onPath !== undefined) found.push({ bin: 'java', major: onPath });
-  return found;
+  if (onPath !== undefined) yield { bin: 'java', major: onPath };
 }
 
 /** The runtime of a JDK/JRE folder, read from its `release` file (no process started). */

@@ -16,6 +16,8 @@ export interface LauncherConfig {
   rabbitPrometheusPort: number;
   /** Erlang distribution port of that RabbitMQ, for rabbitmqctl (`SUMSTREAM_RABBIT_DIST_PORT`). Default 25673. */
   rabbitDistPort: number;
+  /** The services' ports, read as the services read them, for the URLs printed and Prometheus's targets. */
+  ports: { grpc: number; addMetrics: number; relayMetrics: number; sum: number };
   /** Erlang node name of that RabbitMQ (`SUMSTREAM_RABBIT_NODE_NAME`). Default `sumstream`; change it to run a second stack on this machine. */
   rabbitNodeName: string;
   /** Start Prometheus and the PostgreSQL exporter (`SUMSTREAM_OBSERVABILITY`). Default true. */
@@ -47,6 +49,7 @@ export function launcherConfig(env: Env): LauncherConfig {
     rabbitPrometheusPort: read.port('SUMSTREAM_RABBIT_PROMETHEUS_PORT', 15692),
     rabbitDistPort: read.port('SUMSTREAM_RABBIT_DIST_PORT', 25673),
     rabbitNodeName: read.string('SUMSTREAM_RABBIT_NODE_NAME', 'sumstream'),
+    ports: { grpc: read.port('GRPC_PORT', 50051), addMetrics: read.port('ADD_METRICS_PORT', 3001), relayMetrics: read.port('RELAY_METRICS_PORT', 3002), sum: read.port('SUM_PORT', 4000) },
     observability: read.bool('SUMSTREAM_OBSERVABILITY', true),
     prometheusPort: read.port('SUMSTREAM_PROMETHEUS_PORT', 9090),
     pgExporterPort: read.port('SUMSTREAM_PG_EXPORTER_PORT', 9187),

@@ -65,14 +65,14 @@ async function main(): Promise<void> {
       })
     : undefined;
 
-  const e = (name: string, fallback: string) => process.env[name] || fallback;
+  const { ports } = config;
   say('launcher', 'SumStream is starting:');
-  say('launcher', `  gRPC Addition/Add     127.0.0.1:${e('GRPC_PORT', '50051')}`);
-  say('launcher', `  GET /sum              http://127.0.0.1:${e('SUM_PORT', '4000')}/sum`);
-  say('launcher', `  add-service metrics   http://127.0.0.1:${e('ADD_METRICS_PORT', '3001')}/metrics`);
+  say('launcher', `  gRPC Addition/Add     127.0.0.1:${ports.grpc}`);
+  say('launcher', `  GET /sum              http://127.0.0.1:${ports.sum}/sum`);
+  say('launcher', `  add-service metrics   http://127.0.0.1:${ports.addMetrics}/metrics`);
   if (debeziumCdc) say('launcher', `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`);
-  else say('launcher', `  cdc-relay metrics     http://127.0.0.1:${e('RELAY_METRICS_PORT', '3002')}/metrics`);
-  say('launcher', `  sum-service metrics   http://127.0.0.1:${e('SUM_PORT', '4000')}/metrics`);
+  else say('launcher', `  cdc-relay metrics     http://127.0.0.1:${ports.relayMetrics}/metrics`);
+  say('launcher', `  sum-service metrics   http://127.0.0.1:${ports.sum}/metrics`);
   if (managementUrl) say('launcher', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
   if (prometheusUrl) say('launcher', `  Prometheus            ${prometheusUrl} (alerts: ${prometheusUrl}/alerts)`);
   say('launcher', 'Press Ctrl-C to stop everything.');
@@ -83,14 +83,13 @@ async function startObservability(databaseUrl: string): Promise<string> {
   const important = (l: string) => /level=(warn|error)/.test(l) && say('launcher', l);
   const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, log: important });
   stops.push(() => exporter.stop());
-  const port = (name: string, fallback: number) => Number(process.env[name] || fallback);
   const prometheus = await startPrometheus({
     dataDir: path.join(config.home, 'prometheus'),
     port: config.prometheusPort,
     targets: {
-      'add-service': `127.0.0.1:${port('ADD_METRICS_PORT', 3001)}`,
-      'cdc-relay': `127.0.0.1:${port('RELAY_METRICS_PORT', 3002)}`,
-      'sum-service': `127.0.0.1:${port('SUM_PORT', 4000)}`,
+      'add-service': `127.0.0.1:${config.ports.addMetrics}`,
+      'cdc-relay': `127.0.0.1:${config.ports.relayMetrics}`,
+      'sum-service': `127.0.0.1:${config.ports.sum}`,
       rabbitmq: `127.0.0.1:${config.rabbitPrometheusPort}`,
       postgres: `127.0.0.1:${config.pgExporterPort}`,
     },

@@ -26,12 +26,14 @@ export interface ServiceProcessOptions {
   env: Record<string, string | undefined>;
   /** Receives each output line (stdout and stderr). Default: discard. */
   onLine?: (line: string) => void;
+  /** In a session of its own, so a Ctrl-C meant for the parent does not reach it. Default false. */
+  detached?: boolean;
 }
 
 /** Spawns one service from the repository root with the given environment. */
 export function spawnService(options: ServiceProcessOptions): ChildProcess {
   const [command, ...args] = serviceCommand(options.service);
-  const child = spawn(command!, args, { cwd: REPO_ROOT, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command!, args, { cwd: REPO_ROOT, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
   }

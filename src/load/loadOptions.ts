@@ -130,8 +130,9 @@ export function parseRestUrl(text: string): URL {
   return url;
 }
 
-function timestamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+/** The report folder when --out is not given: .sumstream/load/<timestamp>/. */
+export function defaultOutDir(now: Date = new Date()): string {
+  return `.sumstream/load/${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}/`;
 }
 
 /** Parses `argv` (without node and script); throws LoadOptionsError with a message for the user. Returns 'help' for -h. */
@@ -199,7 +200,7 @@ export function parseLoadOptions(argv: string[], now: Date = new Date()): LoadOp
     timeoutMs,
     grpc: parseGrpcAddress(str('grpc')),
     rest: parseRestUrl(str('rest')),
-    outDir: (values['out'] as string | undefined) ?? `.sumstream/load/${timestamp(now)}/`,
+    outDir: (values['out'] as string | undefined) ?? defaultOutDir(now),
     checkSum: values['check-sum'] === true,
     drainTimeoutMs,
     png: values['no-png'] !== true,

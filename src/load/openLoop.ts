@@ -26,17 +26,15 @@ export async function runOpenLoop(target: LoadTarget, stats: TargetStats, option
   const endAt = options.startAt + options.durationMs;
   const limit = options.maxRequests ?? Number.POSITIVE_INFINITY;
   let arrivals = 0;
-  let outstanding = 0;
   let drained: (() => void) | undefined;
 
   const send = (due: number): void => {
-    outstanding++;
     stats.inFlight++;
     stats.started++;
     void target.call(arrivals % options.connections).then((outcome) => {
       stats.inFlight--;
       stats.complete(performance.now() - due, outcome);
-      if (--outstanding === 0) drained?.();
+      if (stats.inFlight === 0) drained?.();
     });
   };
 
@@ -54,5 +52,5 @@ export async function runOpenLoop(target: LoadTarget, stats: TargetStats, option
     const wait = options.startAt + arrivals * interval - performance.now();
     await (wait >= 1 ? sleep(Math.floor(wait), undefined, { signal: options.signal }).catch(() => undefined) : new Promise((resolve) => setImmediate(resolve)));
   }
-  if (outstanding > 0) await new Promise<void>((resolve) => (drained = resolve));
+  if (stats.inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
 }

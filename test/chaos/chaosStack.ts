@@ -12,17 +12,17 @@
  * Each process is supervised like the launcher does it: one that exits on its own is started again
  * (and counted). The harness's own kills are not counted.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { isProcessAlive, sleep } from '../../src/launcher/exec.js';
 import { type PostgresInstance, startPostgres } from '../../src/launcher/postgresInstance.js';
 import { type RabbitInstance, startRabbit } from '../../src/launcher/rabbitInstance.js';
-import { REPO_ROOT, SERVICES, type ServiceName, serviceCommand, stopChild } from '../../src/launcher/serviceProcess.js';
+import { readSum } from '../../src/load/sumCheck.js';
+import { REPO_ROOT, SERVICES, type ServiceName, spawnService, stopChild } from '../../src/launcher/serviceProcess.js';
 import { freePorts } from '../helpers/freePort.js';
 
 export const CHAOS_ROOT = path.join(REPO_ROOT, '.sumstream', 'chaos');
@@ -122,11 +122,9 @@ export class ManagedService {
   }
 
   private spawn(): void {
-    // serviceCommand() as the launcher uses it, but in a session of its own (detached), so a Ctrl-C
+    // As the launcher starts it, but in a session of its own (detached), so a Ctrl-C
     // meant for the harness does not also stop the processes behind the supervisor's back.
-    const [command, ...args] = serviceCommand(this.name);
-    const child = spawn(command!, args, { cwd: REPO_ROOT, env: { ...this.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => this.onLine(line));
+    const child = spawnService({ service: this.name, env: this.env, onLine: (line) => this.onLine(line), detached: true });
     this.child = child;
     void writeFile(this.pidFile, String(child.pid ?? '')).catch(() => undefined);
     child.once('exit', (code, signal) => {
@@ -172,7 +170,7 @@ export class ChaosStack {
   readonly pool: pg.Pool;
   readonly env: Record<string, string>;
   readonly grpcAddress: string;
-  private readonly sumUrl: string;
+  private readonly sumUrl: URL;
   private readonly logStreams: WriteStream[];
 
   private constructor(
@@ -198,7 +196,7 @@ export class ChaosStack {
       ...options.env,
     };
     this.grpcAddress = `127.0.0.1:${ports.grpc}`;
-    this.sumUrl = `http://127.0.0.1:${ports.sum}/sum`;
+    this.sumUrl = new URL(`http://127.0.0.1:${ports.sum}`);
     const probes: Record<ServiceName, string> = {
       'add-service': `http://127.0.0.1:${ports.addMetrics}/readyz`,
       'cdc-relay': `http://127.0.0.1:${ports.relayMetrics}/readyz`,
@@ -257,11 +255,7 @@ export class ChaosStack {
 
   /** GET /sum of the sum-service. */
   async restSum(): Promise<bigint> {
-    const res = await fetch(this.sumUrl, { signal: AbortSignal.timeout(3000) });
-    const text = await res.text();
-    const match = /^\{"sum":(-?\d+)\}$/.exec(text);
-    if (!match) throw new Error(`GET /sum answered ${res.status} ${text}`);
-    return BigInt(match[1]!);
+    return readSum(this.sumUrl, 3000);
   }
 
   /** The RabbitMQ management HTTP API (credentials from the instance's URL). */

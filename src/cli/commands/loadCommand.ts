@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../cliContext.js';
 import { CliFailure } from '../cliErrors.js';
+import { defaultOutDir } from '../../load/loadOptions.js';
 import { runChild } from '../runChild.js';
 
 /**
@@ -32,7 +33,7 @@ export function loadCommand(program: Command, ctx: CliContext, run: (action: () 
         const toolArgs = args.filter((arg) => arg !== '--json');
         let out = outDirOf(toolArgs);
         if (out === undefined) {
-          out = path.join('.sumstream', 'load', new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'));
+          out = defaultOutDir();
           toolArgs.push('--out', out);
         }
         const code = await runTool(toolArgs, 'stderr');
