@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # One image for SumStream's three processes (add-service, cdc-relay, sum-service) and the
 # migration tool. Compose and Kubernetes pick the process with `command:`; every command is
-# the one src/launcher/serviceProcess.ts serviceCommand() gives and `npm test` runs:
-#   node --min-semi-space-size=16 --import tsx src/<service>/main.ts   (migrations: node --import tsx src/launcher/migrateMain.ts)
+# the one src/dev-stack/serviceProcess.ts serviceCommand() gives and `npm test` runs:
+#   node --min-semi-space-size=16 --import tsx src/<service>/main.ts   (migrations: node --import tsx src/migrate/main.ts)
 # TypeScript runs through tsx, a runtime dependency, so there is no build step and the image
 # runs exactly the files the tests run. test/int/deployment.int.test.ts checks this file.
 

@@ -4,10 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { runOk } from '../src/launcher/exec.js';
-import { startPostgres } from '../src/launcher/postgresInstance.js';
-import { startRabbit } from '../src/launcher/rabbitInstance.js';
-import { REPO_ROOT } from '../src/launcher/serviceProcess.js';
+import { REPO_ROOT, runOk, startPostgres, startRabbit } from '../src/dev-stack/index.js';
 import { freePorts } from '../test/helpers/freePort.js';
 import { reapStaleRuns } from '../test/helpers/reapStaleRuns.js';
 

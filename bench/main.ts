@@ -9,7 +9,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { REPO_ROOT } from '../src/launcher/serviceProcess.js';
+import { REPO_ROOT } from '../src/dev-stack/index.js';
 import { addBench } from './benchmarks/addBench.js';
 import { cdcBench } from './benchmarks/cdcBench.js';
 import { pipelineBench } from './benchmarks/pipelineBench.js';

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { REPO_ROOT, stopChild } from '../src/launcher/serviceProcess.js';
+import { REPO_ROOT, stopChild } from '../src/dev-stack/index.js';
 
 export interface Script {
   child: ChildProcess;

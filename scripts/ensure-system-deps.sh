@@ -7,7 +7,7 @@
 #     status page's browser test drives it through playwright-core
 #   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
 # Idempotent; prints nothing when everything is already present.
-# Which PostgreSQL version gets used is decided by src/launcher/postgresInstance.ts
+# Which PostgreSQL version gets used is decided by src/dev-stack/postgresInstance.ts
 # (SUMSTREAM_PG_BIN if set, else the highest /usr/lib/postgresql/*/bin).
 set -euo pipefail
 

@@ -4,7 +4,7 @@
 # Usage: scripts/fetch-debezium.sh [version]    (default: SUMSTREAM_DEBEZIUM_VERSION, else 3.6.1.Final)
 # Idempotent and safe to run concurrently; prints the install directory (the one holding run.sh).
 # Needs mvn and tar. Running the server needs Java 21+ (Debezium Server 3.x is compiled for 21);
-# src/launcher/debeziumInstance.ts finds one and starts it.
+# src/dev-stack/debeziumInstance.ts finds one and starts it.
 set -euo pipefail
 
 VERSION="${1:-${SUMSTREAM_DEBEZIUM_VERSION:-3.6.1.Final}}"

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { sleep } from '../../src/shared/backoff.js';
-import { startDebezium } from '../../src/launcher/debeziumInstance.js';
+import { startDebezium } from '../../src/dev-stack/index.js';
 import { commonConfig, DEFAULTS } from '../../src/shared/config/commonConfig.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
 import { freePort } from '../../test/helpers/freePort.js';

@@ -13,8 +13,7 @@ import { loadToolRun } from '../clients/loadToolRun.js';
 import { toolPath } from '../clients/toolPath.js';
 import { cpuPlan, pinProcess } from '../cpuPinning.js';
 import { processMemory } from '../processMemory.js';
-import { runOk } from '../../src/launcher/exec.js';
-import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
+import { REPO_ROOT, runOk } from '../../src/dev-stack/index.js';
 import { spawnScript } from '../spawnScript.js';
 
 export interface SumReadBenchOptions {

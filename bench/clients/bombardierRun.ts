@@ -1,5 +1,5 @@
 import { pinned } from '../cpuPinning.js';
-import { runOk } from '../../src/launcher/exec.js';
+import { runOk } from '../../src/dev-stack/index.js';
 import type { ClientResult } from './clientResult.js';
 
 export interface BombardierOptions {

@@ -1,6 +1,6 @@
 import { ADDITION_PROTO_PATH } from '../../src/shared/grpc/loadAdditionProto.js';
 import { pinned } from '../cpuPinning.js';
-import { runOk } from '../../src/launcher/exec.js';
+import { runOk } from '../../src/dev-stack/index.js';
 import type { ClientResult } from './clientResult.js';
 
 export interface GhzOptions {

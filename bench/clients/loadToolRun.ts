@@ -3,8 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TargetReport } from '../../src/load/renderReport.js';
 import { pinned } from '../cpuPinning.js';
-import { runOk } from '../../src/launcher/exec.js';
-import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
+import { REPO_ROOT, runOk } from '../../src/dev-stack/index.js';
 
 /** One run of the load tool (`npm run load`) as its own process; resolves with its report of the one target. */
 export async function loadToolRun(args: string[], cpuList?: string): Promise<TargetReport> {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
+import { REPO_ROOT } from '../../src/dev-stack/index.js';
 
 /** Path of a tool installed by `scripts/install-tools.sh` (in .sumstream/tools/bin), or undefined. */
 export function toolPath(name: string): string | undefined {

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../shared/log/createLogger.js';
 import type { WatchMetrics } from '../shared/metrics/watchMetrics.js';
-import type { SumFeed } from '../shared/sum/sumFeed.js';
-import { WatchPacer } from '../shared/sum/watchPacer.js';
+import type { SumFeed } from '../sum-view/sumFeed.js';
+import { WatchPacer } from '../sum-view/watchPacer.js';
 
 export interface WatchSumRequest {
   min_interval_ms?: number;

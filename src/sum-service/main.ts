@@ -1,16 +1,16 @@
 /** sum-service composition root: consumes addition events, serves GET /sum, the status page and probes on SUM_PORT. */
 import { createPool } from '../shared/db/createPool.js';
 import { migrateIfEnabled } from '../shared/db/migrate.js';
-import { readSum } from '../shared/db/readSum.js';
-import { readSumIfApplied } from '../shared/db/readSumIfApplied.js';
+import { readSum } from '../sum-view/readSum.js';
+import { readSumIfApplied } from '../sum-view/readSumIfApplied.js';
 import { closeServer, createHttpServer, listen } from '../shared/http/createHttpServer.js';
 import { opsRoutes } from '../shared/http/opsRoutes.js';
 import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
-import { ReadAfterWaiter } from '../shared/sum/readAfterWaiter.js';
-import { SumCache } from '../shared/sum/sumCache.js';
-import { SumFeed } from '../shared/sum/sumFeed.js';
+import { ReadAfterWaiter } from '../sum-view/readAfterWaiter.js';
+import { SumCache } from '../sum-view/sumCache.js';
+import { SumFeed } from '../sum-view/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
 import { StatusCollector } from './statusPage/statusCollector.js';

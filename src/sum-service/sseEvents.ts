@@ -1,4 +1,4 @@
-import type { SumSnapshot } from '../shared/db/readSum.js';
+import type { SumSnapshot } from '../sum-view/readSum.js';
 
 /**
  * One Server-Sent Event of `GET /sum/stream`: `id` is the applied-events count (what a client

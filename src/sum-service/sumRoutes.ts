@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SumSnapshot } from '../shared/db/readSum.js';
+import type { SumSnapshot } from '../sum-view/readSum.js';
 import { SumStreamError } from '../shared/errors.js';
 import type { Routes } from '../shared/http/createHttpServer.js';
 import { sendJson, sendProblem } from '../shared/http/problem.js';

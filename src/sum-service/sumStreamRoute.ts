@@ -2,8 +2,8 @@ import type { Routes } from '../shared/http/createHttpServer.js';
 import { sendProblem } from '../shared/http/problem.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import type { WatchMetrics } from '../shared/metrics/watchMetrics.js';
-import type { SumFeed } from '../shared/sum/sumFeed.js';
-import { WatchPacer } from '../shared/sum/watchPacer.js';
+import type { SumFeed } from '../sum-view/sumFeed.js';
+import { WatchPacer } from '../sum-view/watchPacer.js';
 import { formatRetry, formatSumEvent, KEEPALIVE_COMMENT, parseLastEventId } from './sseEvents.js';
 
 export interface SumStreamOptions {

@@ -9,7 +9,7 @@
  *   pids/<service>.pid   current pid of each process (lets a later run reap an orphaned one)
  *   owner.pid            the harness; a later run reaps folders whose owner is gone
  *
- * Each process is supervised like the launcher does it: one that exits on its own is started again
+ * Each process is supervised like the dev stack does it: one that exits on its own is started again
  * (and counted). The harness's own kills are not counted.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -18,11 +18,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { isProcessAlive, sleep } from '../../src/launcher/exec.js';
-import { type PostgresInstance, startPostgres } from '../../src/launcher/postgresInstance.js';
-import { type RabbitInstance, startRabbit } from '../../src/launcher/rabbitInstance.js';
+import { isProcessAlive, type PostgresInstance, type RabbitInstance, REPO_ROOT, type ServiceName, SERVICES, sleep, spawnService, startPostgres, startRabbit, stopChild } from '../../src/dev-stack/index.js';
 import { readSum } from '../../src/load/sumCheck.js';
-import { REPO_ROOT, SERVICES, type ServiceName, spawnService, stopChild } from '../../src/launcher/serviceProcess.js';
 import { freePorts } from '../helpers/freePort.js';
 
 export const CHAOS_ROOT = path.join(REPO_ROOT, '.sumstream', 'chaos');
@@ -122,7 +119,7 @@ export class ManagedService {
   }
 
   private spawn(): void {
-    // As the launcher starts it, but in a session of its own (detached), so a Ctrl-C
+    // As the dev stack starts it, but in a session of its own (detached), so a Ctrl-C
     // meant for the harness does not also stop the processes behind the supervisor's back.
     const child = spawnService({ service: this.name, env: this.env, onLine: (line) => this.onLine(line), detached: true });
     this.child = child;
@@ -130,7 +127,7 @@ export class ManagedService {
     child.once('exit', (code, signal) => {
       if (child === this.expectedExit) return;
       if (this.child !== child || !this.wanted) return;
-      // Exited on its own: record it and start it again, like the launcher's supervisor.
+      // Exited on its own: record it and start it again, like the dev stack's supervisor.
       const why = `${this.name} exited on its own (${signal ?? `code ${code}`}): ${describeExit(this.tail)}`;
       this.unexpectedExits.push(why);
       this.exitOutputs.push(this.tail.slice(-40).join('\n'));

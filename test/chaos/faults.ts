@@ -3,8 +3,7 @@
  * function on a ChaosStack that returns once the thing it broke is back up (the process answers
  * its probe, the server accepts connections), with a line saying what it did.
  */
-import { sleep } from '../../src/launcher/exec.js';
-import type { ServiceName } from '../../src/launcher/serviceProcess.js';
+import { type ServiceName, sleep } from '../../src/dev-stack/index.js';
 import { type ChaosStack, SLOT } from './chaosStack.js';
 import { deriveRng, intBetween, shuffle, weightedPick } from './prng.js';
 

@@ -12,8 +12,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sleep } from '../../src/launcher/exec.js';
-import { SERVICES, type ServiceName } from '../../src/launcher/serviceProcess.js';
+import { type ServiceName, SERVICES, sleep } from '../../src/dev-stack/index.js';
 import { ChaosStack, DEAD_LETTER_QUEUE, QUEUE, SLOT } from './chaosStack.js';
 import { checkHistory, type StoreSnapshot, type Verdict } from './checkHistory.js';
 import { FAULT_KINDS, FAULT_TARGET, type FaultKind, type FaultTarget, injectFault, planFaults } from './faults.js';

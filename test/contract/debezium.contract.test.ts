@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { startDebezium } from '../../src/launcher/debeziumInstance.js';
+import { startDebezium } from '../../src/dev-stack/index.js';
 import { freePort } from '../helpers/freePort.js';
 import { describeCdcContract } from './cdcContract.js';
 

@@ -1,4 +1,4 @@
-/** The CDC contract against the built-in cdc-relay, spawned as the launcher spawns it. */
+/** The CDC contract against the built-in cdc-relay, spawned as the dev stack spawns it. */
 import { describeCdcContract } from './cdcContract.js';
 
 describeCdcContract('built-in cdc-relay', async (stack) => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type PostgresInstance, startPostgres } from '../../src/launcher/postgresInstance.js';
+import { type PostgresInstance, startPostgres } from '../../src/dev-stack/index.js';
 import { commonConfig } from '../../src/shared/config/commonConfig.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
 import { eventually } from '../helpers/eventually.js';
@@ -94,7 +94,7 @@ describe('the sumstream CLI against real PostgreSQL, RabbitMQ and processes', ()
     });
 
     it('fails a PostgreSQL with wal_level=replica (exit 1) and says how to fix it', async () => {
-      // A second, throwaway server, started as the launcher starts one, then set to replica.
+      // A second, throwaway server, started as the dev stack starts one, then set to replica.
       const base = path.join(REPO_ROOT, '.sumstream', 'test', `cli-replica-${process.pid}-${randomBytes(3).toString('hex')}`);
       const [port] = await freePorts(1);
       let server: PostgresInstance | undefined;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ServiceName } from '../../src/launcher/serviceProcess.js';
+import { type ServiceName } from '../../src/dev-stack/index.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 /** Exit code and how long a process took to exit after SIGTERM. */

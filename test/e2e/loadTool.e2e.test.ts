@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../src/launcher/serviceProcess.js';
+import { REPO_ROOT } from '../../src/dev-stack/index.js';
 import type { LoadReport } from '../../src/load/renderReport.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChildInstance, startPostgresExporter, startPrometheus } from '../../src/launcher/prometheusInstance.js';
+import { type ChildInstance, startPostgresExporter, startPrometheus } from '../../src/dev-stack/index.js';
 import { alertExpressions, dashboardExpressions } from '../helpers/dashboardExpressions.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePorts } from '../helpers/freePort.js';

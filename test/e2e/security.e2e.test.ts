@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { serviceCommand, SERVICES } from '../../src/launcher/serviceProcess.js';
+import { serviceCommand, SERVICES } from '../../src/dev-stack/index.js';
 import { AdditionClient } from '../helpers/additionClient.js';
 import { freePorts } from '../helpers/freePort.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
@@ -39,7 +39,7 @@ describe('production mode and least privilege', () => {
   beforeAll(async () => {
     // Given a database migrated by its owner, with the three service roles from deploy/postgres/roles.sql
     stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), services: [] });
-    const migrated = spawnSync(process.execPath, ['--import', 'tsx', 'src/launcher/migrateMain.ts'], { env: stack.env, encoding: 'utf8' });
+    const migrated = spawnSync(process.execPath, ['--import', 'tsx', 'src/migrate/main.ts'], { env: stack.env, encoding: 'utf8' });
     expect(migrated.status, migrated.stderr).toBe(0);
     execFileSync('psql', [stack.databaseUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-v', `add_password=${passwords.add}`, '-v', `relay_password=${passwords.relay}`, '-v', `sum_password=${passwords.sum}`, '-f', 'deploy/postgres/roles.sql']);
     // And a RabbitMQ user with a strong password on the stack's vhost

@@ -12,8 +12,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { startPostgres } from '../../src/launcher/postgresInstance.js';
-import { startRabbit } from '../../src/launcher/rabbitInstance.js';
+import { startPostgres, startRabbit } from '../../src/dev-stack/index.js';
 import { freePorts } from './freePort.js';
 import { reapStaleRuns } from './reapStaleRuns.js';
 

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { type ServiceName, spawnService, stopChild } from '../../src/launcher/serviceProcess.js';
+import { type ServiceName, spawnService, stopChild } from '../../src/dev-stack/index.js';
 import { AdditionClient } from './additionClient.js';
 import { eventually } from './eventually.js';
 import { freePorts } from './freePort.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../src/shared/db/migrate.js';
-import { readSum } from '../../src/shared/db/readSum.js';
+import { readSum } from '../../src/sum-view/readSum.js';
 import type { ApplicableEvent } from '../../src/shared/vocabulary.js';
 import { applyEvents, SUM_SHARDS } from '../../src/sum-service/applyEvents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';

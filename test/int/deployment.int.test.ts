@@ -20,9 +20,7 @@ import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { run } from '../../src/launcher/exec.js';
-import { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig } from '../../src/launcher/prometheusConfig.js';
-import { REPO_ROOT, SERVICES, type ServiceName, serviceCommand } from '../../src/launcher/serviceProcess.js';
+import { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig, REPO_ROOT, run, serviceCommand, type ServiceName, SERVICES } from '../../src/dev-stack/index.js';
 
 const TOOLS_BIN = path.join(REPO_ROOT, '.sumstream', 'tools', 'bin');
 const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TopologyConfig } from '../../src/shared/config/commonConfig.js';
 import { migrate } from '../../src/shared/db/migrate.js';
-import { readSum } from '../../src/shared/db/readSum.js';
+import { readSum } from '../../src/sum-view/readSum.js';
 import { additionEventPayload } from '../../src/shared/events/additionEventPayload.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';

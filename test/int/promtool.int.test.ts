@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { run } from '../../src/launcher/exec.js';
+import { run } from '../../src/dev-stack/index.js';
 import { ALERTS_FILE, ALERTS_TEST_FILE, alertExpressions, dashboardExpressions, loadRuleGroups, REPO_ROOT, withGrafanaVariables } from '../helpers/dashboardExpressions.js';
 
 const PROMETHEUS_CONFIG = path.join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus.yml');

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../src/shared/db/migrate.js';
-import { readSum } from '../../src/shared/db/readSum.js';
-import { readSumIfApplied } from '../../src/shared/db/readSumIfApplied.js';
+import { readSum } from '../../src/sum-view/readSum.js';
+import { readSumIfApplied } from '../../src/sum-view/readSumIfApplied.js';
 import { SumStreamError } from '../../src/shared/errors.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
-import { ReadAfterWaiter } from '../../src/shared/sum/readAfterWaiter.js';
-import { SumCache } from '../../src/shared/sum/sumCache.js';
+import { ReadAfterWaiter } from '../../src/sum-view/readAfterWaiter.js';
+import { SumCache } from '../../src/sum-view/sumCache.js';
 import { applyEvents } from '../../src/sum-service/applyEvents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 

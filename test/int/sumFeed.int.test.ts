@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate } from '../../src/shared/db/migrate.js';
-import { readSum, type SumSnapshot } from '../../src/shared/db/readSum.js';
+import { readSum, type SumSnapshot } from '../../src/sum-view/readSum.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
-import { SumCache } from '../../src/shared/sum/sumCache.js';
-import { SumFeed } from '../../src/shared/sum/sumFeed.js';
+import { SumCache } from '../../src/sum-view/sumCache.js';
+import { SumFeed } from '../../src/sum-view/sumFeed.js';
 import { applyEvents } from '../../src/sum-service/applyEvents.js';
 import { eventually } from '../helpers/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { debeziumEnv, type DebeziumEnvOptions } from '../../src/launcher/debeziumEnv.js';
+import { debeziumEnv, type DebeziumEnvOptions } from '../../src/dev-stack/index.js';
 
 const base: DebeziumEnvOptions = {
   databaseUrl: 'postgres://sumstream:sumstream@127.0.0.1:54320/sumstream',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { debeziumLogLine } from '../../src/launcher/debeziumLogLine.js';
+import { debeziumLogLine } from '../../src/dev-stack/index.js';
 
 const json = (level: string, loggerName: string, message: string, extra: object = {}) => JSON.stringify({ timestamp: '2026-11-26T02:24:49Z', loggerName, level, message, ...extra });
 

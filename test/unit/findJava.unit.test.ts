@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeJava, findJava } from '../../src/launcher/findJava.js';
+import { describeJava, findJava } from '../../src/dev-stack/index.js';
 
 describe('findJava', () => {
   let jvm: string;

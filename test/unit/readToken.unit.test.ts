@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SumStreamError } from '../../src/shared/errors.js';
-import { eventIdOfReadToken, readAfterWaitMs, readTokenOf } from '../../src/shared/sum/readToken.js';
+import { eventIdOfReadToken, readAfterWaitMs, readTokenOf } from '../../src/sum-view/readToken.js';
 
 describe('read tokens', () => {
   it('round-trips an event id through its read token', () => {

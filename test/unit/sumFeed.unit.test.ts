@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SumSnapshot } from '../../src/shared/db/readSum.js';
+import type { SumSnapshot } from '../../src/sum-view/readSum.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
-import { SumFeed, type SumSource, type SumWatcher } from '../../src/shared/sum/sumFeed.js';
+import { SumFeed, type SumSource, type SumWatcher } from '../../src/sum-view/sumFeed.js';
 
 /** An in-memory sum: `commit()` changes it and notifies, as a sum-service commit would; `reads` counts get(). */
 class MemorySum implements SumSource {

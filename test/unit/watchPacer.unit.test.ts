@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SumSnapshot } from '../../src/shared/db/readSum.js';
-import { WatchPacer, type WatchPacerOptions } from '../../src/shared/sum/watchPacer.js';
+import type { SumSnapshot } from '../../src/sum-view/readSum.js';
+import { WatchPacer, type WatchPacerOptions } from '../../src/sum-view/watchPacer.js';
 
 const snap = (appliedEvents: number, sum = appliedEvents * 10): SumSnapshot => ({ sum: String(sum), appliedEvents: String(appliedEvents) });
 

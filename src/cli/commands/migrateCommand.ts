@@ -8,7 +8,7 @@ import { connectionErrorReason } from '../connectionErrorReason.js';
 import { toJson } from '../toJson.js';
 import { helpFooter, JSON_FLAG } from './options.js';
 
-/** `sumstream migrate`: what `npm run migrate` does (src/launcher/migrateMain.ts), with --json. */
+/** `sumstream migrate`: what `npm run migrate` does (src/migrate/main.ts), with --json. */
 export function migrateCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
   program
     .command('migrate')

@@ -1,4 +1,4 @@
-import type { SumSnapshot } from '../../shared/db/readSum.js';
+import type { SumSnapshot } from '../../sum-view/readSum.js';
 
 /** Placeholders `index.html` must contain, filled on every request so the page shows the sum without JavaScript. */
 export const STATUS_PAGE_PLACEHOLDERS = ['{{sum}}', '{{appliedEvents}}', '{{renderedAt}}'] as const;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SumSnapshot } from '../../shared/db/readSum.js';
+import type { SumSnapshot } from '../../sum-view/readSum.js';
 import type { Routes } from '../../shared/http/createHttpServer.js';
 import { sendJson } from '../../shared/http/problem.js';
 import type { Logger } from '../../shared/log/createLogger.js';

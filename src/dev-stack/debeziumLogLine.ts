@@ -1,9 +1,9 @@
-/** Debezium messages worth a line in the launcher's terminal at INFO level: its life cycle. */
+/** Debezium messages worth a line in the dev stack's terminal at INFO level: its life cycle. */
 const MILESTONES =
   /started in [\d.]+s|stopped in [\d.]+s|Using connection to|Snapshot (completed|ended)|Finished exporting|Processing messages|records sent during|Received request to stop|Engine is stopped|Connector completed/;
 
 /**
- * What the launcher shows of one line of Debezium Server's output: warnings and errors (with
+ * What the dev stack shows of one line of Debezium Server's output: warnings and errors (with
  * their exception), and the milestones of its life cycle, as `LEVEL Logger: message`; undefined
  * for the rest (the full output goes to its log file). Takes Quarkus's JSON lines and plain ones.
  */

@@ -1,4 +1,4 @@
-import type { SumSnapshot } from '../db/readSum.js';
+import type { SumSnapshot } from './readSum.js';
 
 export interface WatchPacerOptions {
   /** Writes one snapshot to the watcher; false when its buffer is full (call `drained()` on 'drain'). */

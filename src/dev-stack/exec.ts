@@ -1,5 +1,5 @@
 /**
- * Small process helpers shared by the launcher modules (postgresInstance, rabbitInstance).
+ * Small process helpers shared by the dev stack modules (postgresInstance, rabbitInstance).
  */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-import { SumStreamError } from '../errors.js';
+import { SumStreamError } from '../shared/errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

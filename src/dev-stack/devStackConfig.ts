@@ -3,7 +3,7 @@ import { type Env, envReader } from '../shared/config/envReader.js';
 import { DEBEZIUM_VERSION } from './debeziumInstance.js';
 import { REPO_ROOT } from './serviceProcess.js';
 
-export interface LauncherConfig {
+export interface DevStackConfig {
   /** Where project-owned PostgreSQL and RabbitMQ keep data and logs (`SUMSTREAM_HOME`). Default `<repo>/.sumstream`. */
   home: string;
   /** Port of the project-owned PostgreSQL (`SUMSTREAM_PG_PORT`). Default 54320. Unused when DATABASE_URL is set. */
@@ -39,7 +39,7 @@ export interface LauncherConfig {
   amqpUrl: string | undefined;
 }
 
-export function launcherConfig(env: Env): LauncherConfig {
+export function devStackConfig(env: Env): DevStackConfig {
   const read = envReader(env);
   return {
     home: path.resolve(read.string('SUMSTREAM_HOME', path.join(REPO_ROOT, '.sumstream'))),

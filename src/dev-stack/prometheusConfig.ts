@@ -33,9 +33,9 @@ export const COMPOSE_TARGETS: PrometheusTargets = {
 
 const COMPOSE_HEADER = [
   '# Prometheus for the Docker Compose stack (docker-compose.yml): service hostnames, container ports.',
-  '# GENERATED from prometheus.yml by renderComposePrometheusConfig() in src/launcher/prometheusConfig.ts;',
+  '# GENERATED from prometheus.yml by renderComposePrometheusConfig() in src/dev-stack/prometheusConfig.ts;',
   '# test/int/deployment.int.test.ts fails when the two differ. Edit prometheus.yml, then regenerate:',
-  `#   node --import tsx -e "import('./src/launcher/prometheusConfig.ts').then(async (m) => process.stdout.write(await m.renderComposePrometheusConfig()))" > deploy/prometheus/prometheus.compose.yml`,
+  `#   node --import tsx -e "import('./src/dev-stack/prometheusConfig.ts').then(async (m) => process.stdout.write(await m.renderComposePrometheusConfig()))" > deploy/prometheus/prometheus.compose.yml`,
 ].join('\n');
 
 export interface RenderOptions {

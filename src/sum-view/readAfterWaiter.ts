@@ -1,8 +1,8 @@
-import { sleep } from '../backoff.js';
-import type { SumIfApplied } from '../db/readSumIfApplied.js';
-import type { SumSnapshot } from '../db/readSum.js';
-import { SumStreamError } from '../errors.js';
-import type { Logger } from '../log/createLogger.js';
+import { sleep } from '../shared/backoff.js';
+import type { SumIfApplied } from './readSumIfApplied.js';
+import type { SumSnapshot } from './readSum.js';
+import { SumStreamError } from '../shared/errors.js';
+import type { Logger } from '../shared/log/createLogger.js';
 import { eventIdOfReadToken, readAfterWaitMs } from './readToken.js';
 
 export interface ReadAfterWaiterOptions {

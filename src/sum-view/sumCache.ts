@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { backoffMs, sleep } from '../backoff.js';
-import type { SumSnapshot } from '../db/readSum.js';
-import type { Logger } from '../log/createLogger.js';
-import { SUM_CHANGED_CHANNEL } from '../vocabulary.js';
+import { backoffMs, sleep } from '../shared/backoff.js';
+import type { SumSnapshot } from './readSum.js';
+import type { Logger } from '../shared/log/createLogger.js';
+import { SUM_CHANGED_CHANNEL } from '../shared/vocabulary.js';
 
 export interface SumCacheOptions {
   databaseUrl: string;

@@ -1,5 +1,5 @@
-import type { SumSnapshot } from '../db/readSum.js';
-import type { Logger } from '../log/createLogger.js';
+import type { SumSnapshot } from './readSum.js';
+import type { Logger } from '../shared/log/createLogger.js';
 
 /** One client following the sum, as the feed sees it. */
 export interface SumWatcher {

@@ -9,16 +9,16 @@ import path from 'node:path';
 import { commonConfig } from '../shared/config/commonConfig.js';
 import { type DebeziumInstance, startDebezium } from './debeziumInstance.js';
 import { debeziumLogLine } from './debeziumLogLine.js';
-import { launcherConfig } from './launcherConfig.js';
+import { devStackConfig } from './devStackConfig.js';
 import { startPostgres } from './postgresInstance.js';
 import { startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 import { startRabbit } from './rabbitInstance.js';
 import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
 
-const COLORS: Record<ServiceName | 'debezium' | 'launcher', string> = { 'add-service': '36', 'cdc-relay': '35', debezium: '35', 'sum-service': '33', launcher: '32' };
-const say = (who: ServiceName | 'debezium' | 'launcher', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
+const COLORS: Record<ServiceName | 'debezium' | 'dev-stack', string> = { 'add-service': '36', 'cdc-relay': '35', debezium: '35', 'sum-service': '33', 'dev-stack': '32' };
+const say = (who: ServiceName | 'debezium' | 'dev-stack', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
 
-const config = launcherConfig(process.env);
+const config = devStackConfig(process.env);
 const stops: (() => Promise<void>)[] = [];
 const children = new Map<ServiceName, ChildProcess>();
 let debezium: DebeziumInstance | undefined;
@@ -30,15 +30,15 @@ let stopping = false;
 async function main(): Promise<void> {
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    say('launcher', `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`);
-    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, log: (l) => say('launcher', l) });
+    say('dev-stack', `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`);
+    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, log: (l) => say('dev-stack', l) });
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
   let amqpUrl = config.amqpUrl;
   let managementUrl: string | undefined;
   if (!amqpUrl) {
-    say('launcher', `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`);
+    say('dev-stack', `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`);
     const rabbit = await startRabbit({
       dataDir: path.join(config.home, 'rabbitmq'),
       nodeName: config.rabbitNodeName,
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       managementPort: config.rabbitManagementPort,
       prometheusPort: config.rabbitPrometheusPort,
       distPort: config.rabbitDistPort,
-      log: (l) => say('launcher', l),
+      log: (l) => say('dev-stack', l),
     });
     stops.push(() => rabbit.stop());
     amqpUrl = rabbit.url;
@@ -60,27 +60,27 @@ async function main(): Promise<void> {
   const prometheusUrl = config.observability
     ? await startObservability(databaseUrl).catch((error: unknown) => {
         // The pipeline does not need them: say why and run on without.
-        say('launcher', `Prometheus not started: ${(error as Error).message} Set SUMSTREAM_PROMETHEUS_PORT / SUMSTREAM_PG_EXPORTER_PORT, or SUMSTREAM_OBSERVABILITY=false.`);
+        say('dev-stack', `Prometheus not started: ${(error as Error).message} Set SUMSTREAM_PROMETHEUS_PORT / SUMSTREAM_PG_EXPORTER_PORT, or SUMSTREAM_OBSERVABILITY=false.`);
         return undefined;
       })
     : undefined;
 
   const { ports } = config;
-  say('launcher', 'SumStream is starting:');
-  say('launcher', `  gRPC Addition/Add     127.0.0.1:${ports.grpc}`);
-  say('launcher', `  GET /sum              http://127.0.0.1:${ports.sum}/sum`);
-  say('launcher', `  add-service metrics   http://127.0.0.1:${ports.addMetrics}/metrics`);
-  if (debeziumCdc) say('launcher', `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`);
-  else say('launcher', `  cdc-relay metrics     http://127.0.0.1:${ports.relayMetrics}/metrics`);
-  say('launcher', `  sum-service metrics   http://127.0.0.1:${ports.sum}/metrics`);
-  if (managementUrl) say('launcher', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
-  if (prometheusUrl) say('launcher', `  Prometheus            ${prometheusUrl} (alerts: ${prometheusUrl}/alerts)`);
-  say('launcher', 'Press Ctrl-C to stop everything.');
+  say('dev-stack', 'SumStream is starting:');
+  say('dev-stack', `  gRPC Addition/Add     127.0.0.1:${ports.grpc}`);
+  say('dev-stack', `  GET /sum              http://127.0.0.1:${ports.sum}/sum`);
+  say('dev-stack', `  add-service metrics   http://127.0.0.1:${ports.addMetrics}/metrics`);
+  if (debeziumCdc) say('dev-stack', `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`);
+  else say('dev-stack', `  cdc-relay metrics     http://127.0.0.1:${ports.relayMetrics}/metrics`);
+  say('dev-stack', `  sum-service metrics   http://127.0.0.1:${ports.sum}/metrics`);
+  if (managementUrl) say('dev-stack', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
+  if (prometheusUrl) say('dev-stack', `  Prometheus            ${prometheusUrl} (alerts: ${prometheusUrl}/alerts)`);
+  say('dev-stack', 'Press Ctrl-C to stop everything.');
 }
 
 /** Prometheus (the committed config and alert rules, rendered for the ports in use) and the PostgreSQL exporter. */
 async function startObservability(databaseUrl: string): Promise<string> {
-  const important = (l: string) => /level=(warn|error)/.test(l) && say('launcher', l);
+  const important = (l: string) => /level=(warn|error)/.test(l) && say('dev-stack', l);
   const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, log: important });
   stops.push(() => exporter.stop());
   const prometheus = await startPrometheus({
@@ -108,7 +108,7 @@ function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number
     if (stopping) return;
     const quick = Date.now() - started < 10_000;
     const delay = quick ? Math.min(30_000, 1000 * 2 ** crashes) : 1000;
-    say('launcher', `${service} exited (${code ?? signal}); restarting in ${delay / 1000}s`);
+    say('dev-stack', `${service} exited (${code ?? signal}); restarting in ${delay / 1000}s`);
     setTimeout(() => !stopping && supervise(service, env, quick ? crashes + 1 : 0), delay);
   });
 }
@@ -120,7 +120,7 @@ function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number
  */
 async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: number): Promise<void> {
   const started = Date.now();
-  say('launcher', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central)`);
+  say('dev-stack', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central)`);
   const starting = startDebezium({
     databaseUrl,
     amqpUrl,
@@ -140,22 +140,22 @@ async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: 
   debeziumStarting = starting.catch(() => undefined);
   const instance = await starting;
   debezium = instance;
-  say('launcher', `Debezium Server is streaming (${instance.healthUrl})`);
+  say('dev-stack', `Debezium Server is streaming (${instance.healthUrl})`);
   instance.process.once('exit', (code, signal) => {
     if (stopping) return;
     const restart = (failures: number): void => {
       const delay = Math.min(30_000, 1000 * 2 ** failures);
-      say('launcher', `restarting Debezium Server in ${delay / 1000}s`);
+      say('dev-stack', `restarting Debezium Server in ${delay / 1000}s`);
       setTimeout(() => {
         if (stopping) return;
         superviseDebezium(databaseUrl, amqpUrl, failures).catch((error: unknown) => {
           if (stopping) return;
-          say('launcher', `Debezium Server did not start: ${(error as Error).message}`);
+          say('dev-stack', `Debezium Server did not start: ${(error as Error).message}`);
           restart(failures + 1);
         });
       }, delay);
     };
-    say('launcher', `Debezium Server exited (${code ?? signal})`);
+    say('dev-stack', `Debezium Server exited (${code ?? signal})`);
     restart(Date.now() - started < 60_000 ? crashes + 1 : 0);
   });
 }
@@ -163,17 +163,17 @@ async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: 
 async function shutdown(signal: string, exitCode = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('launcher', `${signal}: stopping SumStream processes`);
+  say('dev-stack', `${signal}: stopping SumStream processes`);
   debeziumAbort.abort();
   await Promise.all([...[...children.values()].map((child) => stopChild(child)), debeziumStarting, debezium?.stop()]);
-  for (const stop of stops.reverse()) await stop().catch((error: unknown) => say('launcher', `stop failed: ${(error as Error).message}`));
-  say('launcher', 'stopped');
+  for (const stop of stops.reverse()) await stop().catch((error: unknown) => say('dev-stack', `stop failed: ${(error as Error).message}`));
+  say('dev-stack', 'stopped');
   process.exit(exitCode);
 }
 
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 main().catch(async (error: unknown) => {
-  say('launcher', `failed to start: ${(error as Error).message}`);
+  say('dev-stack', `failed to start: ${(error as Error).message}`);
   await shutdown('error', 1);
 });
