@@ -1,9 +1,13 @@
 /**
- * Command line of the load tool: parsing (node:util parseArgs), validation with messages that say
- * what to change, and defaults. Pure apart from `new Date()` for the default output folder.
+ * Command line of the load tool: parsing (commander, through src/shared/cli), validation with
+ * messages that say what to change, defaults and the help text. Pure apart from `new Date()` for
+ * the default output folder.
  */
 import { isIP } from 'node:net';
-import { parseArgs } from 'node:util';
+import { type Command, Option } from 'commander';
+import { parseDuration, wholeNumber } from '../shared/cli/commandLineValues.js';
+import { CommandLineError, commandLine, helpText, parseCommandLine } from '../shared/cli/parseCommandLine.js';
+import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 
 export type TargetName = 'add' | 'sum';
 export type LoadMode = 'open' | 'closed';
@@ -39,55 +43,20 @@ export interface LoadOptions {
   png: boolean;
   /** Progress line every second on stderr. */
   progress: boolean;
+  /** Print report.json on stdout (one JSON document) and every other line on stderr. */
+  json: boolean;
 }
 
-export class LoadOptionsError extends Error {
+/** A bad load tool command line (a CommandLineError, so the shared parsers and k6SumCheck pass it through). */
+export class LoadOptionsError extends CommandLineError {
   override name = 'LoadOptionsError';
 }
 
-export const USAGE = `Usage: npm run load -- [options]
-
-  --target add|sum|both     gRPC Addition/Add, REST GET /sum, or both (default both)
-  --mode open|closed        open loop: constant arrival rate, independent of answers (default);
-                            closed loop: --workers workers, each calls, waits, (thinks), calls again
-  --rate N                  open loop: requests per second, per target (default 200)
-  --connections N           gRPC channels (HTTP/2 connections) / HTTP keep-alive sockets, per target (default 50)
-  --workers N               closed loop: workers per target (default: --connections)
-  --think DURATION          closed loop: pause between one worker's calls (default 0)
-  --duration DURATION       how long to send, e.g. 30s, 2m, 500ms (default 30s, at most 1h)
-  --max-requests N          also stop after N requests per target
-  --max-in-flight N         open loop: cap of outstanding requests per target; arrivals past it are
-                            counted as dropped (default 20000)
-  --timeout DURATION        deadline of one call (default 10s)
-  --grpc HOST:PORT          add-service (default 127.0.0.1:50051)
-  --rest URL                sum-service base URL (default http://127.0.0.1:4000)
-  --out DIR                 report folder (default .sumstream/load/<timestamp>/)
-  --check-sum               read GET /sum before and after; after the run, wait for the pipeline to
-                            apply every acknowledged Add and compare (PASS/FAIL, exit 1 on FAIL)
-  --drain-timeout DURATION  how long --check-sum waits (default 60s)
-  --no-png                  do not try to render PNG plots
-  --quiet                   no progress line
-  -h, --help                this text
-
-Targets must be on this machine: 127.0.0.0/8, ::1 or localhost.`;
+/** Where the add-service and the sum-service listen unless told otherwise: their own port defaults. */
+export const DEFAULT_GRPC = `127.0.0.1:${PORT_KNOBS.grpcPort.default}`;
+export const DEFAULT_REST = `http://127.0.0.1:${PORT_KNOBS.sumPort.default}`;
 
 const MAX_DURATION_MS = 3_600_000;
-
-/** "30s", "2m", "500ms", "1h", "1.5s"; a bare number is seconds. */
-export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new LoadOptionsError(`${flag} "${text}" is not a duration: write e.g. 500ms, 30s, 2m or 1h`);
-  const unit = match[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(Number(match[1]) * factor);
-}
-
-function parsePositiveInt(text: string, flag: string, max: number): number {
-  if (!/^\d+$/.test(text.trim())) throw new LoadOptionsError(`${flag} "${text}" is not a whole number`);
-  const value = Number(text);
-  if (value < 1 || value > max) throw new LoadOptionsError(`${flag} ${value} is out of range: use 1 to ${max}`);
-  return value;
-}
 
 /** True for 127.0.0.0/8, ::1 (also ::ffff:127.x.y.z) and localhost. */
 export function isLoopbackHost(host: string): boolean {
@@ -110,7 +79,7 @@ function refuseRemote(host: string, flag: string): void {
 
 export function parseGrpcAddress(text: string): LoadOptions['grpc'] {
   const match = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(text.trim());
-  if (!match) throw new LoadOptionsError(`--grpc "${text}" is not HOST:PORT (e.g. 127.0.0.1:50051, [::1]:50051)`);
+  if (!match) throw new LoadOptionsError(`--grpc "${text}" is not HOST:PORT (e.g. ${DEFAULT_GRPC}, [::1]:${PORT_KNOBS.grpcPort.default})`);
   const host = match[1]!;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) throw new LoadOptionsError(`--grpc port ${port} is out of range 1-65535`);
@@ -123,7 +92,7 @@ export function parseRestUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new LoadOptionsError(`--rest "${text}" is not a URL (e.g. http://127.0.0.1:4000)`);
+    throw new LoadOptionsError(`--rest "${text}" is not a URL (e.g. ${DEFAULT_REST})`);
   }
   if (url.protocol !== 'http:') throw new LoadOptionsError(`--rest "${text}": only http:// is supported (the sum-service serves plain HTTP)`);
   refuseRemote(url.hostname, '--rest');
@@ -135,75 +104,128 @@ export function defaultOutDir(now: Date = new Date()): string {
   return `.sumstream/load/${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}/`;
 }
 
+function parseTarget(text: string): TargetName[] {
+  if (text === 'both') return ['add', 'sum'];
+  if (text === 'add' || text === 'sum') return [text];
+  throw new LoadOptionsError(`--target "${text}" is not one of add, sum, both`);
+}
+
+function parseMode(text: string): LoadMode {
+  if (text === 'open' || text === 'closed') return text;
+  throw new LoadOptionsError(`--mode "${text}" is not one of open, closed`);
+}
+
+/** A duration flag bounded to [min, max] ms; `outOfRange` is the message when it is not. */
+function boundedDuration(flag: string, min: number, max: number, outOfRange: (text: string) => string): (text: string) => number {
+  return (text) => {
+    const ms = parseDuration(text, flag);
+    if (ms < min || ms > max) throw new LoadOptionsError(outOfRange(text));
+    return ms;
+  };
+}
+
+/** What commander hands back; cross-flag rules and renames are applied in parseLoadOptions. */
+interface ParsedFlags {
+  target: TargetName[];
+  mode: LoadMode;
+  rate: number;
+  connections: number;
+  workers?: number;
+  think: number;
+  duration: number;
+  maxRequests?: number;
+  maxInFlight: number;
+  timeout: number;
+  grpc: LoadOptions['grpc'];
+  rest: URL;
+  out: string;
+  checkSum?: boolean;
+  drainTimeout: number;
+  png: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** The flags, their parsers, defaults and help; a new program for each parse (commander keeps state). */
+function loadProgram(now: Date): Command {
+  const flag = <T>(flags: string, description: string, parse: (text: string) => T, fallback?: { value: T; shown: string }): Option => {
+    const option = new Option(flags, description).argParser(parse);
+    return fallback ? option.default(fallback.value, fallback.shown) : option;
+  };
+  return commandLine('npm run load --')
+    .usage('[options]')
+    .addOption(flag('--target <add|sum|both>', 'gRPC Addition/Add, REST GET /sum, or both', parseTarget, { value: ['add', 'sum'], shown: 'both' }))
+    .addOption(
+      flag(
+        '--mode <open|closed>',
+        'open loop: constant arrival rate, independent of answers;\nclosed loop: --workers workers, each calls, waits, (thinks), calls again',
+        parseMode,
+        { value: 'open', shown: 'open' },
+      ),
+    )
+    .addOption(flag('--rate <N>', 'open loop: requests per second, per target', wholeNumber('--rate', { min: 1, max: 1_000_000 }), { value: 200, shown: '200' }))
+    .addOption(flag('--connections <N>', 'gRPC channels (HTTP/2 connections) / HTTP keep-alive sockets, per target', wholeNumber('--connections', { min: 1, max: 20_000 }), { value: 50, shown: '50' }))
+    .addOption(flag('--workers <N>', 'closed loop: workers per target (default: --connections)', wholeNumber('--workers', { min: 1, max: 100_000 })))
+    .addOption(flag('--think <DURATION>', "closed loop: pause between one worker's calls", (text) => parseDuration(text, '--think'), { value: 0, shown: '0' }))
+    .addOption(
+      flag(
+        '--duration <DURATION>',
+        'how long to send, e.g. 30s, 2m, 500ms; at most 1h',
+        boundedDuration('--duration', 100, MAX_DURATION_MS, (text) => `--duration ${text} is out of range: use 100ms to 1h (load runs are bounded in time)`),
+        { value: 30_000, shown: '30s' },
+      ),
+    )
+    .addOption(flag('--max-requests <N>', 'also stop after N requests per target', wholeNumber('--max-requests', { min: 1, max: 1_000_000_000 })))
+    .addOption(
+      flag('--max-in-flight <N>', 'open loop: cap of outstanding requests per target; arrivals past it are counted as dropped', wholeNumber('--max-in-flight', { min: 1, max: 1_000_000 }), {
+        value: 20_000,
+        shown: '20000',
+      }),
+    )
+    .addOption(flag('--timeout <DURATION>', 'deadline of one call', boundedDuration('--timeout', 1, 300_000, (text) => `--timeout ${text} is out of range: use 1ms to 5m`), { value: 10_000, shown: '10s' }))
+    .addOption(flag('--grpc <HOST:PORT>', 'add-service', parseGrpcAddress, { value: parseGrpcAddress(DEFAULT_GRPC), shown: DEFAULT_GRPC }))
+    .addOption(flag('--rest <URL>', 'sum-service base URL', parseRestUrl, { value: parseRestUrl(DEFAULT_REST), shown: DEFAULT_REST }))
+    .addOption(flag('--out <DIR>', 'report folder', (text) => text, { value: defaultOutDir(now), shown: '.sumstream/load/<timestamp>/' }))
+    .addOption(
+      new Option(
+        '--check-sum',
+        'read GET /sum before and after; after the run, wait for the pipeline to apply every acknowledged Add and compare (PASS/FAIL, exit 1 on FAIL)',
+      ),
+    )
+    .addOption(flag('--drain-timeout <DURATION>', 'how long --check-sum waits', boundedDuration('--drain-timeout', 0, MAX_DURATION_MS, (text) => `--drain-timeout ${text} is over 1h`), { value: 60_000, shown: '60s' }))
+    .addOption(new Option('--no-png', 'do not try to render PNG plots'))
+    .addOption(new Option('--quiet', 'no progress line'))
+    .addOption(new Option('--json', "print the run's report.json on stdout (one JSON document); every other line goes to stderr"));
+}
+
+/** What -h prints, and what follows a message about bad options. */
+export const USAGE = helpText(loadProgram(new Date()), 'Targets must be on this machine: 127.0.0.0/8, ::1 or localhost.');
+
 /** Parses `argv` (without node and script); throws LoadOptionsError with a message for the user. Returns 'help' for -h. */
 export function parseLoadOptions(argv: string[], now: Date = new Date()): LoadOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        target: { type: 'string', default: 'both' },
-        mode: { type: 'string', default: 'open' },
-        rate: { type: 'string', default: '200' },
-        connections: { type: 'string', default: '50' },
-        workers: { type: 'string' },
-        think: { type: 'string', default: '0ms' },
-        duration: { type: 'string', default: '30s' },
-        'max-requests': { type: 'string' },
-        'max-in-flight': { type: 'string', default: '20000' },
-        timeout: { type: 'string', default: '10s' },
-        grpc: { type: 'string', default: '127.0.0.1:50051' },
-        rest: { type: 'string', default: 'http://127.0.0.1:4000' },
-        out: { type: 'string' },
-        'check-sum': { type: 'boolean', default: false },
-        'drain-timeout': { type: 'string', default: '60s' },
-        'no-png': { type: 'boolean', default: false },
-        quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new LoadOptionsError((error as Error).message);
-  }
-  if (values['help']) return 'help';
-  const str = (name: string): string => values[name] as string;
-
-  const target = str('target');
-  const targets: TargetName[] = target === 'both' ? ['add', 'sum'] : target === 'add' || target === 'sum' ? [target] : [];
-  if (targets.length === 0) throw new LoadOptionsError(`--target "${target}" is not one of add, sum, both`);
-  const mode = str('mode');
-  if (mode !== 'open' && mode !== 'closed') throw new LoadOptionsError(`--mode "${mode}" is not one of open, closed`);
-
-  const connections = parsePositiveInt(str('connections'), '--connections', 20_000);
-  const durationMs = parseDuration(str('duration'), '--duration');
-  if (durationMs < 100 || durationMs > MAX_DURATION_MS) throw new LoadOptionsError(`--duration ${str('duration')} is out of range: use 100ms to 1h (load runs are bounded in time)`);
-  const timeoutMs = parseDuration(str('timeout'), '--timeout');
-  if (timeoutMs < 1 || timeoutMs > 300_000) throw new LoadOptionsError(`--timeout ${str('timeout')} is out of range: use 1ms to 5m`);
-  const drainTimeoutMs = parseDuration(str('drain-timeout'), '--drain-timeout');
-  if (drainTimeoutMs > MAX_DURATION_MS) throw new LoadOptionsError(`--drain-timeout ${str('drain-timeout')} is over 1h`);
-  const thinkMs = parseDuration(str('think'), '--think');
-  if (mode === 'open' && values['think'] !== '0ms' && thinkMs > 0) throw new LoadOptionsError('--think applies to --mode closed only (open loop sends at --rate whatever the answers)');
-  if (mode === 'open' && values['workers'] !== undefined) throw new LoadOptionsError('--workers applies to --mode closed only; open loop uses --rate and --connections');
-
+  const parsed = parseCommandLine<ParsedFlags>(loadProgram(now), argv, LoadOptionsError);
+  if (parsed === 'help') return 'help';
+  const flags = parsed.options;
+  if (flags.mode === 'open' && flags.think > 0) throw new LoadOptionsError('--think applies to --mode closed only (open loop sends at --rate whatever the answers)');
+  if (flags.mode === 'open' && flags.workers !== undefined) throw new LoadOptionsError('--workers applies to --mode closed only; open loop uses --rate and --connections');
   return {
-    targets,
-    mode,
-    rate: parsePositiveInt(str('rate'), '--rate', 1_000_000),
-    connections,
-    workers: values['workers'] === undefined ? connections : parsePositiveInt(str('workers'), '--workers', 100_000),
-    thinkMs,
-    durationMs,
-    maxRequests: values['max-requests'] === undefined ? undefined : parsePositiveInt(str('max-requests'), '--max-requests', 1_000_000_000),
-    maxInFlight: parsePositiveInt(str('max-in-flight'), '--max-in-flight', 1_000_000),
-    timeoutMs,
-    grpc: parseGrpcAddress(str('grpc')),
-    rest: parseRestUrl(str('rest')),
-    outDir: (values['out'] as string | undefined) ?? defaultOutDir(now),
-    checkSum: values['check-sum'] === true,
-    drainTimeoutMs,
-    png: values['no-png'] !== true,
-    progress: values['quiet'] !== true,
+    targets: flags.target,
+    mode: flags.mode,
+    rate: flags.rate,
+    connections: flags.connections,
+    workers: flags.workers ?? flags.connections,
+    thinkMs: flags.think,
+    durationMs: flags.duration,
+    maxRequests: flags.maxRequests,
+    maxInFlight: flags.maxInFlight,
+    timeoutMs: flags.timeout,
+    grpc: flags.grpc,
+    rest: flags.rest,
+    outDir: flags.out,
+    checkSum: flags.checkSum === true,
+    drainTimeoutMs: flags.drainTimeout,
+    png: flags.png,
+    progress: flags.quiet !== true,
+    json: flags.json === true,
   };
 }

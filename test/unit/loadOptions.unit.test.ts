@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopbackHost, type LoadOptions, parseDuration, parseLoadOptions } from '../../src/load/loadOptions.js';
+import { isLoopbackHost, type LoadOptions, LoadOptionsError, parseLoadOptions, USAGE } from '../../src/load/loadOptions.js';
 import { formatProgress } from '../../src/load/progressLine.js';
+import { parseDuration, parseWholeNumber } from '../../src/shared/cli/commandLineValues.js';
+import { CommandLineError } from '../../src/shared/cli/parseCommandLine.js';
+import { PORT_KNOBS } from '../../src/shared/config/portKnobs.js';
 
 const parse = (...argv: string[]): LoadOptions => {
   const options = parseLoadOptions(argv, new Date('2025-11-26T02:03:04.567Z'));
@@ -14,6 +17,29 @@ describe('parseLoadOptions', () => {
     expect(options).toMatchObject({ targets: ['add', 'sum'], mode: 'open', rate: 200, connections: 50, workers: 50, durationMs: 30_000, checkSum: false, outDir: '.sumstream/load/2025-11-26T02-03-04Z/' });
     expect(options.grpc.address).toBe('127.0.0.1:50051');
     expect(options.rest.href).toBe('http://127.0.0.1:4000/');
+    expect(options).toMatchObject({ thinkMs: 0, timeoutMs: 10_000, drainTimeoutMs: 60_000, maxInFlight: 20_000, maxRequests: undefined, png: true, progress: true, json: false });
+  });
+
+  it('takes the gRPC and REST defaults from the services\' port knobs, also in the help', () => {
+    const options = parse();
+    expect(options.grpc.port).toBe(PORT_KNOBS.grpcPort.default);
+    expect(options.rest.port).toBe(String(PORT_KNOBS.sumPort.default));
+    expect(USAGE).toContain(`(default: 127.0.0.1:${PORT_KNOBS.grpcPort.default})`);
+    expect(USAGE).toContain(`(default: http://127.0.0.1:${PORT_KNOBS.sumPort.default})`);
+  });
+
+  it('documents every flag in the help text', () => {
+    expect(USAGE).toMatch(/^Usage: npm run load -- \[options\]/);
+    for (const flag of ['--target', '--mode', '--rate', '--connections', '--workers', '--think', '--duration', '--max-requests', '--max-in-flight', '--timeout', '--grpc', '--rest', '--out', '--check-sum', '--drain-timeout', '--no-png', '--quiet', '--json', '-h, --help']) {
+      expect(USAGE, flag).toContain(`  ${flag}`);
+    }
+    expect(USAGE).toMatch(/Targets must be on this machine/);
+  });
+
+  it('reads --json, --quiet, --no-png and the --flag=value form', () => {
+    expect(parse('--json', '--quiet', '--no-png', '--out=x/y', '--duration=2s')).toMatchObject({ json: true, progress: false, png: false, outDir: 'x/y', durationMs: 2000 });
+    expect(parseLoadOptions(['--help'])).toBe('help');
+    expect(parseLoadOptions(['--bogus', '-h'])).toBe('help');
   });
 
   it('reads the documented flags', () => {
@@ -40,6 +66,17 @@ describe('parseLoadOptions', () => {
     expect(() => parse('--rest', 'https://127.0.0.1')).toThrow(/only http:\/\//);
     expect(() => parse('--workers', '5')).toThrow(/--workers applies to --mode closed only/);
     expect(() => parse('--bogus')).toThrow(/Unknown option '--bogus'/);
+    expect(() => parse('--think', '1s')).toThrow(/--think applies to --mode closed only/);
+    expect(() => parse('--timeout', '6m')).toThrow('--timeout 6m is out of range: use 1ms to 5m');
+    expect(() => parse('--drain-timeout', '2h')).toThrow('--drain-timeout 2h is over 1h');
+    expect(() => parse('--rate')).toThrow(/argument missing/);
+    expect(() => parse('extra')).toThrow(/Too many arguments/);
+  });
+
+  it('throws LoadOptionsError for every bad command line, from commander and from the value parsers', () => {
+    for (const argv of [['--bogus'], ['--rate', 'x'], ['--duration', 'soon'], ['--grpc', 'nope'], ['--rate']]) {
+      expect(() => parse(...argv), argv.join(' ')).toThrow(LoadOptionsError);
+    }
   });
 });
 
@@ -55,6 +92,20 @@ describe('isLoopbackHost', () => {
 describe('parseDuration', () => {
   it('reads ms, s, m, h and bare seconds', () => {
     expect([parseDuration('250ms', 'x'), parseDuration('1.5s', 'x'), parseDuration('2m', 'x'), parseDuration('1h', 'x'), parseDuration('3', 'x')]).toEqual([250, 1500, 120_000, 3_600_000, 3000]);
+  });
+
+  it('names the flag and the forms it takes', () => {
+    expect(() => parseDuration('3 days', '--hold')).toThrow(new CommandLineError('--hold "3 days" is not a duration: write e.g. 500ms, 30s, 2m or 1h'));
+  });
+});
+
+describe('parseWholeNumber', () => {
+  it('takes digits only, within the range, and says which rule failed', () => {
+    expect(parseWholeNumber('42', '--n', { min: 1, max: 100 })).toBe(42);
+    expect(parseWholeNumber('0', '--n', { min: 0 })).toBe(0);
+    for (const bad of ['-1', '1.5', '1e3', '0x10', '', 'abc']) expect(() => parseWholeNumber(bad, '--n', { min: 0 }), bad).toThrow(`--n "${bad}" is not a whole number`);
+    expect(() => parseWholeNumber('101', '--n', { min: 1, max: 100 })).toThrow('--n 101 is out of range: use 1 to 100');
+    expect(() => parseWholeNumber('0', '--n', { min: 1 })).toThrow('--n "0" must be a whole number >= 1');
   });
 });
 
