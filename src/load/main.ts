@@ -7,6 +7,9 @@
  * throughput and latency over time) into --out. With --check-sum it checks that GET /sum grew by
  * exactly the total of the acknowledged Adds, and exits 1 when it did not.
  *
+ * With --json, stdout carries only report.json (one JSON document, the same as the file) and every
+ * other line, the Markdown report too, goes to stderr.
+ *
  * Exit codes: 0 done (and the sum check passed), 1 the sum check failed or the stack could not be
  * reached or no request succeeded, 2 bad options.
  */
@@ -213,7 +216,8 @@ async function main(argv: string[]): Promise<number> {
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   const markdown = renderMarkdown(report);
-  await writeFile(path.join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const reportJson = `${JSON.stringify(report, null, 2)}\n`;
+  await writeFile(path.join(outDir, 'report.json'), reportJson);
   await writeFile(path.join(outDir, 'report.md'), markdown);
   await writeFile(path.join(outDir, 'report.html'), renderHtml(report));
   const written = ['report.json', 'report.md', 'report.html'];
@@ -228,7 +232,13 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  process.stdout.write(`${markdown}\n`);
+  // --json: stdout is the report alone, for jq and scripts; the text a person reads goes to stderr.
+  if (options.json) {
+    process.stderr.write(`${markdown}\n`);
+    process.stdout.write(reportJson);
+  } else {
+    process.stdout.write(`${markdown}\n`);
+  }
   log(`sumstream-load: wrote ${written.join(', ')} in ${outDir}`);
   for (const target of reports) {
     if (target.ok === 0) log(`sumstream-load: no ${target.name} request succeeded (${Object.keys(target.errorsByKind).join(', ') || 'none sent'})`);

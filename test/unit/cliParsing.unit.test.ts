@@ -1,9 +1,11 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
 import type { CliContext } from '../../src/cli/cliContext.js';
 import { UsageError } from '../../src/cli/cliErrors.js';
 import { shellWord } from '../../src/cli/commands/addCommand.js';
-import { outDirOf } from '../../src/cli/commands/loadCommand.js';
 import { createProgram, exitCodeOf } from '../../src/cli/createProgram.js';
 import { parseInt64, parseIntInRange } from '../../src/cli/parseInt64.js';
 
@@ -35,6 +37,24 @@ async function parse(argv: string[]): Promise<{ code: number; out: string; err: 
     if (error instanceof UsageError) return { code: 2, out, err: err + error.message, reached: false };
     throw error;
   }
+}
+
+/** Runs `sumstream load ...args` with `nodeArgs` before the tool's path (repo root /repo); the code and what the CLI wrote. */
+async function loadChild(nodeArgs: string[], env: Record<string, string>, args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  let code = -1;
+  const ctx: CliContext = {
+    config: () => {
+      throw new Error('load reads no configuration');
+    },
+    io: { out: (text) => (out += `${text}\n`), err: () => undefined },
+    env,
+    repoRoot: '/repo',
+    nodeArgs,
+    onInterrupt: () => undefined,
+  };
+  await createProgram(ctx, (c) => (code = c)).parseAsync(['load', ...args], { from: 'user' });
+  return { code, out };
 }
 
 describe('parseInt64', () => {
@@ -97,10 +117,23 @@ describe('the sumstream command tree', () => {
     }
   });
 
-  it('passes the load tool its arguments as given, --json aside', () => {
-    expect(outDirOf(['--duration', '1s', '--out', 'x/y'])).toBe('x/y');
-    expect(outDirOf(['--out=z'])).toBe('z');
-    expect(outDirOf(['--duration', '1s'])).toBeUndefined();
+  it('runs the load tool with every argument as given, --json and --out included, and exits with its code', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sumstream-cli-load-'));
+    try {
+      const seen = path.join(dir, 'argv.json');
+      // `node -e SCRIPT tool args...` stands in for the tool: it records what it was given and exits 3.
+      const record = `require('node:fs').writeFileSync(process.env.SEEN, JSON.stringify(process.argv.slice(1))); process.exit(3)`;
+      const argv = await loadChild(['-e', record], { SEEN: seen }, ['--target', 'sum', '--duration', '1s', '--json', '--out', 'x/y', '--out=z']);
+      expect(argv.code).toBe(3);
+      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([path.join('/repo', 'src', 'load', 'main.ts'), '--target', 'sum', '--duration', '1s', '--json', '--out', 'x/y', '--out=z']);
+
+      const help = await loadChild(['-e', record], { SEEN: seen }, ['--duration', '1s', '--help']);
+      expect(help.out).toMatch(/^sumstream load: the load tool/);
+      expect(help.out).toContain('--json');
+      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([path.join('/repo', 'src', 'load', 'main.ts'), '--help']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

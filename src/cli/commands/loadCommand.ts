@@ -1,14 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../cliContext.js';
-import { CliFailure } from '../cliErrors.js';
-import { defaultOutDir } from '../../load/loadOptions.js';
 import { runChild } from '../runChild.js';
 
 /**
- * `sumstream load ...`: the load tool (src/load/main.ts) with the arguments passed through as they are.
- * `--json` (ours) prints the run's report.json on stdout and sends the tool's text to stderr.
+ * `sumstream load ...`: the load tool (src/load/main.ts), run as its own process with the arguments
+ * passed through as they are; its --json prints the run's report.json on stdout and sends its text
+ * to stderr. Its exit code is ours.
  */
 export function loadCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
   program
@@ -22,40 +20,17 @@ export function loadCommand(program: Command, ctx: CliContext, run: (action: () 
     .argument('[options...]')
     .action((args: string[]) =>
       run(async () => {
-        const tool = path.join(ctx.repoRoot, 'src', 'load', 'main.ts');
-        const runTool = (toolArgs: string[], stdout: 'inherit' | 'stderr' = 'inherit') =>
-          runChild({ command: process.execPath, args: [...ctx.nodeArgs, tool, ...toolArgs], cwd: process.cwd(), env: ctx.env, stdout, onInterrupt: ctx.onInterrupt });
-        if (args.includes('-h') || args.includes('--help')) {
-          ctx.io.out(`sumstream load: ${LOAD_HELP}\n`);
-          return runTool(['--help']);
-        }
-        if (!args.includes('--json')) return runTool(args);
-        const toolArgs = args.filter((arg) => arg !== '--json');
-        let out = outDirOf(toolArgs);
-        if (out === undefined) {
-          out = defaultOutDir();
-          toolArgs.push('--out', out);
-        }
-        const code = await runTool(toolArgs, 'stderr');
-        const report = await readFile(path.resolve(out, 'report.json'), 'utf8').catch(() => undefined);
-        if (report === undefined) {
-          if (code !== 0) return code;
-          throw new CliFailure(`The load tool wrote no ${path.join(out, 'report.json')}; see its output above.`);
-        }
-        ctx.io.out(report.trimEnd());
-        return code;
+        const help = args.includes('-h') || args.includes('--help');
+        if (help) ctx.io.out(`sumstream load: ${LOAD_HELP}\n`);
+        return runChild({
+          command: process.execPath,
+          args: [...ctx.nodeArgs, path.join(ctx.repoRoot, 'src', 'load', 'main.ts'), ...(help ? ['--help'] : args)],
+          cwd: process.cwd(),
+          env: ctx.env,
+          onInterrupt: ctx.onInterrupt,
+        });
       }),
     );
-}
-
-/** The value of --out (`--out DIR` or `--out=DIR`), if given. */
-export function outDirOf(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--out') return args[i + 1];
-    if (arg.startsWith('--out=')) return arg.slice('--out='.length);
-  }
-  return undefined;
 }
 
 const LOAD_HELP = `the load tool, with its own options (below) passed through as they are.
