@@ -1,4 +1,6 @@
-import { parseArgs } from 'node:util';
+import { type Command, Option } from 'commander';
+import { wholeNumber } from '../src/shared/cli/commandLineValues.js';
+import { CommandLineError, commandLine, helpText, parseCommandLine } from '../src/shared/cli/parseCommandLine.js';
 
 export const BENCHMARKS = ['sum', 'add', 'pipeline', 'cdc'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
@@ -20,74 +22,88 @@ export interface BenchOptions {
   outDir: string | undefined;
 }
 
-export class BenchOptionsError extends Error {
+/** A bad `npm run bench` command line; the message says what to change. */
+export class BenchOptionsError extends CommandLineError {
   override name = 'BenchOptionsError';
 }
 
-export const USAGE = `Usage: npm run bench -- [options]
-
-Starts its own PostgreSQL and RabbitMQ (and SumStream processes) on free ports, runs each benchmark
-against its baseline in the same run, prints the results table and writes results.md/json.
-
-  --only LIST             comma-separated: ${BENCHMARKS.join(',')} (default all)
-  --quick                 short runs to try the harness: 5 s runs, 1 round, 2,000 held connections,
-                          5,000 CDC events (the figures are not worth publishing)
-  --duration SECONDS      each throughput run (default 15)
-  --rounds N              runs per server, order alternating (default 2)
-  --held-connections N    keep-alive connections held on GET /sum (default 15000)
-  --hold SECONDS          how long they are held (default 30)
-  --add-concurrency N     concurrent Adds in the closed-loop runs (default 200)
-  --cdc-events N          outbox events each CDC streams (default 50000)
-  --no-debezium           skip Debezium Server in the CDC benchmark
-  --out DIR               where results.md/json go (default .sumstream/bench/<timestamp>/)
-  -h, --help              this text
-
-Needs the tools of scripts/install-tools.sh ghz bombardier for the non-Node clients (without
-them only the Node client runs), and Java 21+ with Maven for Debezium Server.`;
-
-function int(text: string | undefined, flag: string, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text) || Number(text) < min) throw new BenchOptionsError(`${flag} "${text}" must be a whole number >= ${min}`);
-  return Number(text);
-}
-
-export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        only: { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        duration: { type: 'string' },
-        rounds: { type: 'string' },
-        'held-connections': { type: 'string' },
-        hold: { type: 'string' },
-        'add-concurrency': { type: 'string' },
-        'cdc-events': { type: 'string' },
-        'no-debezium': { type: 'boolean', default: false },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new BenchOptionsError((error as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return 'help';
-  const only = (v.only ?? BENCHMARKS.join(',')).split(',').map((s) => s.trim());
+function parseOnly(text: string): BenchmarkName[] {
+  const only = text.split(',').map((s) => s.trim());
   const unknown = only.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
   if (unknown.length > 0) throw new BenchOptionsError(`--only: unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.join(', ')}`);
-  const quick = v.quick ?? false;
+  return only as BenchmarkName[];
+}
+
+/** Sizes without --quick and with it; a flag given wins over both. */
+const SIZES = {
+  durationSeconds: { full: 15, quick: 5 },
+  rounds: { full: 2, quick: 1 },
+  heldConnections: { full: 15_000, quick: 2_000 },
+  holdSeconds: { full: 30, quick: 10 },
+  cdcEvents: { full: 50_000, quick: 5_000 },
+} as const;
+const ADD_CONCURRENCY = 200;
+
+interface ParsedFlags {
+  only: BenchmarkName[];
+  quick?: boolean;
+  duration?: number;
+  rounds?: number;
+  heldConnections?: number;
+  hold?: number;
+  addConcurrency: number;
+  cdcEvents?: number;
+  debezium: boolean;
+  out?: string;
+}
+
+function benchProgram(): Command {
+  const count = (flags: string, description: string): Option => {
+    const flag = flags.split(' ')[0]!;
+    return new Option(flags, description).argParser(wholeNumber(flag, { min: 1 }));
+  };
+  return commandLine(
+    'npm run bench --',
+    'Starts its own PostgreSQL and RabbitMQ (and SumStream processes) on free ports, runs each benchmark\nagainst its baseline in the same run, prints the results table and writes results.md/json.',
+  )
+    .usage('[options]')
+    .addOption(new Option('--only <LIST>', `comma-separated: ${BENCHMARKS.join(',')}`).argParser(parseOnly).default([...BENCHMARKS], 'all'))
+    .addOption(
+      new Option(
+        '--quick',
+        `short runs to try the harness: ${SIZES.durationSeconds.quick} s runs, ${SIZES.rounds.quick} round, ${SIZES.heldConnections.quick.toLocaleString('en-US')} held connections, ${SIZES.cdcEvents.quick.toLocaleString('en-US')} CDC events (the figures are not worth publishing)`,
+      ),
+    )
+    .addOption(count('--duration <SECONDS>', `each throughput run (default: ${SIZES.durationSeconds.full})`))
+    .addOption(count('--rounds <N>', `runs per server, order alternating (default: ${SIZES.rounds.full})`))
+    .addOption(count('--held-connections <N>', `keep-alive connections held on GET /sum (default: ${SIZES.heldConnections.full})`))
+    .addOption(count('--hold <SECONDS>', `how long they are held (default: ${SIZES.holdSeconds.full})`))
+    .addOption(count('--add-concurrency <N>', 'concurrent Adds in the closed-loop runs').default(ADD_CONCURRENCY))
+    .addOption(count('--cdc-events <N>', `outbox events each CDC streams (default: ${SIZES.cdcEvents.full})`))
+    .addOption(new Option('--no-debezium', 'skip Debezium Server in the CDC benchmark'))
+    .addOption(new Option('--out <DIR>', 'where results.md/json go (default: .sumstream/bench/<timestamp>/)'));
+}
+
+export const USAGE = helpText(
+  benchProgram(),
+  `Needs the tools of scripts/install-tools.sh ghz bombardier for the non-Node clients (without
+them only the Node client runs), and Java 21+ with Maven for Debezium Server.`,
+);
+
+export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
+  const parsed = parseCommandLine<ParsedFlags>(benchProgram(), argv, BenchOptionsError);
+  if (parsed === 'help') return 'help';
+  const v = parsed.options;
+  const size = (given: number | undefined, key: keyof typeof SIZES): number => given ?? SIZES[key][v.quick ? 'quick' : 'full'];
   return {
-    only: only as BenchmarkName[],
-    durationSeconds: int(v.duration, '--duration', quick ? 5 : 15),
-    rounds: int(v.rounds, '--rounds', quick ? 1 : 2),
-    heldConnections: int(v['held-connections'], '--held-connections', quick ? 2_000 : 15_000),
-    holdSeconds: int(v.hold, '--hold', quick ? 10 : 30),
-    addConcurrency: int(v['add-concurrency'], '--add-concurrency', 200),
-    cdcEvents: int(v['cdc-events'], '--cdc-events', quick ? 5_000 : 50_000),
-    debezium: !(v['no-debezium'] ?? false),
+    only: v.only,
+    durationSeconds: size(v.duration, 'durationSeconds'),
+    rounds: size(v.rounds, 'rounds'),
+    heldConnections: size(v.heldConnections, 'heldConnections'),
+    holdSeconds: size(v.hold, 'holdSeconds'),
+    addConcurrency: v.addConcurrency,
+    cdcEvents: size(v.cdcEvents, 'cdcEvents'),
+    debezium: v.debezium,
     outDir: v.out,
   };
 }

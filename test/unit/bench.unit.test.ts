@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBenchOptions } from '../../bench/benchOptions.js';
+import { BenchOptionsError, parseBenchOptions, USAGE } from '../../bench/benchOptions.js';
 import { bucketQuantile, bucketsBetween, histogramBuckets, metricValue, shareWithin } from '../../bench/scrapeMetrics.js';
 
 const exposition = (counts: number[]): string =>
@@ -51,5 +51,14 @@ describe('bench options', () => {
   it('names the benchmarks it knows when given another', () => {
     expect(() => parseBenchOptions(['--only', 'sum,disk'])).toThrow(/unknown benchmark disk; choose from sum, add, pipeline, cdc/);
     expect(() => parseBenchOptions(['--rounds', '0'])).toThrow(/--rounds "0" must be a whole number >= 1/);
+    expect(() => parseBenchOptions(['--rounds', 'two'])).toThrow('--rounds "two" is not a whole number');
+    expect(() => parseBenchOptions(['--bogus'])).toThrow(BenchOptionsError);
+    expect(() => parseBenchOptions(['--bogus'])).toThrow(/Unknown option '--bogus'/);
+  });
+
+  it('answers -h with help, and a given flag wins over --quick', () => {
+    expect(parseBenchOptions(['-h'])).toBe('help');
+    expect(parseBenchOptions(['--quick', '--rounds', '3', '--no-debezium', '--out', 'x'])).toMatchObject({ rounds: 3, durationSeconds: 5, debezium: false, outDir: 'x' });
+    for (const flag of ['--only', '--quick', '--duration', '--rounds', '--held-connections', '--hold', '--add-concurrency', '--cdc-events', '--no-debezium', '--out']) expect(USAGE, flag).toContain(`  ${flag}`);
   });
 });
