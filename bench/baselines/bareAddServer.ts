@@ -3,12 +3,17 @@
  * and the same server options as the add-service, whose Add answers a + b without touching the
  * database (no validation, no ledger, no outbox). The ratio against it is the cost of durability.
  *
- * Run as its own process: `node --import tsx bench/baselines/bareAddServer.ts PORT`.
- * Prints `listening <port>` once bound.
+ * Run as its own process: `node --import tsx bench/baselines/bareAddServer.ts [PORT]` (default 0: a
+ * free port). Prints `listening <port>` once bound; exit 2 on bad arguments.
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { portArgument, readBaselineArguments } from './baselineArguments.js';
 import { loadAdditionProto } from '../../src/shared/grpc/loadAdditionProto.js';
+
+const [port] = readBaselineArguments('bench/baselines/bareAddServer.ts', 'grpc-js Addition server whose Add answers a + b without the database.', (program) =>
+  program.argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0),
+) as [number];
 
 interface AddRequest {
   a: string;
@@ -26,7 +31,7 @@ server.addService(definition.Addition.service, {
     callback(null, { sum: '0', applied_events: '0' });
   },
 });
-server.bindAsync(`127.0.0.1:${process.argv[2] ?? '0'}`, grpc.ServerCredentials.createInsecure(), (error, port) => {
+server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, port) => {
   if (error) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);

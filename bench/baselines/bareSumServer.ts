@@ -3,13 +3,18 @@
  * the same JSON the sum-service sends (`{"sum":N}`, same headers), with no routing, metrics or
  * cache. Whatever the sum-service does beyond this is what the ratio measures.
  *
- * Run as its own process: `node --import tsx bench/baselines/bareSumServer.ts PORT SUM`.
- * Prints `listening <port>` once it accepts connections.
+ * Run as its own process: `node --import tsx bench/baselines/bareSumServer.ts [PORT] [SUM]` (defaults
+ * 0, a free port, and 0). Prints `listening <port>` once it accepts connections; exit 2 on bad arguments.
  */
 import { createServer } from 'node:http';
+import { Argument } from 'commander';
+import { CommandLineError } from '../../src/shared/cli/parseCommandLine.js';
+import { portArgument, readBaselineArguments } from './baselineArguments.js';
 
-const port = Number(process.argv[2] ?? 0);
-const body = `{"sum":${process.argv[3] ?? '0'}}`;
+const [port, sum] = readBaselineArguments('bench/baselines/bareSumServer.ts', 'Bare node:http server answering every request with {"sum":SUM}.', (program) =>
+  program.argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0).addArgument(new Argument('[sum]', 'the sum it answers, an integer').argParser(sumArgument).default('0', '0')),
+) as [number, string];
+const body = `{"sum":${sum}}`;
 const length = String(Buffer.byteLength(body));
 
 const server = createServer((_req, res) => {
@@ -25,3 +30,9 @@ process.on('SIGTERM', () => {
   server.close(() => process.exit(0));
   server.closeAllConnections();
 });
+
+/** The sum goes into the JSON body as it is written, so it must be an integer literal. */
+function sumArgument(text: string): string {
+  if (!/^-?\d+$/.test(text)) throw new CommandLineError(`SUM "${text}" is not an integer`);
+  return text;
+}

@@ -7,12 +7,17 @@
  *   node --import tsx bench/clients/holdConnections.ts --url http://127.0.0.1:4000/sum \
  *     --connections 15000 --open-rate 1500 --hold 30 --every 5
  * Prints progress lines on stderr and one JSON result line (`HoldResult`) on stdout.
- * Loopback targets only.
+ * Loopback targets only. Durations are seconds (or 500ms, 2m, ...); exit 2 on bad options.
  */
 import net from 'node:net';
-import { parseArgs } from 'node:util';
+import { Option } from 'commander';
 import { isLoopbackHost } from '../../src/load/loadOptions.js';
 import { sleep } from '../../src/shared/backoff.js';
+import { duration, wholeNumber } from '../../src/shared/cli/commandLineValues.js';
+import { CommandLineError, commandLine, helpText, parseCommandLine } from '../../src/shared/cli/parseCommandLine.js';
+import { PORT_KNOBS } from '../../src/shared/config/portKnobs.js';
+
+const DEFAULT_URL = `http://127.0.0.1:${PORT_KNOBS.sumPort.default}/sum`;
 
 export interface HoldResult {
   connections: number;
@@ -30,23 +35,50 @@ export interface HoldResult {
   seconds: number;
 }
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string' },
-    connections: { type: 'string', default: '15000' },
-    'open-rate': { type: 'string', default: '1500' },
-    hold: { type: 'string', default: '30' },
-    every: { type: 'string', default: '5' },
-    timeout: { type: 'string', default: '10' },
-  },
-});
-const url = new URL(values.url ?? 'http://127.0.0.1:4000/sum');
-if (!isLoopbackHost(url.hostname)) throw new Error(`refusing ${url.hostname}: loopback targets only`);
-const total = Number(values.connections);
-const openRate = Number(values['open-rate']);
-const holdMs = Number(values.hold) * 1000;
-const everyMs = Number(values.every) * 1000;
-const timeoutMs = Number(values.timeout) * 1000;
+interface Flags {
+  url: URL;
+  connections: number;
+  openRate: number;
+  hold: number;
+  every: number;
+  timeout: number;
+}
+
+const program = commandLine('node --import tsx bench/clients/holdConnections.ts', 'Holds keep-alive HTTP connections to one server on this machine, each asking again every so often.')
+  .usage('[options]')
+  .addOption(new Option('--url <URL>', 'what each connection asks for (GET)').argParser(parseUrl).default(parseUrl(DEFAULT_URL), DEFAULT_URL))
+  .addOption(new Option('--connections <N>', 'connections to open and hold').argParser(wholeNumber('--connections', { min: 1, max: 1_000_000 })).default(15_000))
+  .addOption(new Option('--open-rate <N>', 'connections opened per second').argParser(wholeNumber('--open-rate', { min: 1, max: 1_000_000 })).default(1500))
+  .addOption(new Option('--hold <SECONDS>', 'how long they are held once all are open').argParser(duration('--hold')).default(30_000, '30'))
+  .addOption(new Option('--every <SECONDS>', "mean pause between one connection's requests (jittered 0.5x to 1.5x)").argParser(duration('--every')).default(5000, '5'))
+  .addOption(new Option('--timeout <SECONDS>', 'deadline of one request').argParser(duration('--timeout')).default(10_000, '10'));
+
+function parseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CommandLineError(`--url "${text}" is not a URL (e.g. ${DEFAULT_URL})`);
+  }
+  if (url.protocol !== 'http:') throw new CommandLineError(`--url "${text}": only http:// is supported`);
+  if (!isLoopbackHost(url.hostname)) throw new CommandLineError(`refusing ${url.hostname}: loopback targets only`);
+  return url;
+}
+
+function parseFlags(): Flags {
+  try {
+    const parsed = parseCommandLine<Flags>(program, process.argv.slice(2), CommandLineError);
+    if (parsed !== 'help') return parsed.options;
+    process.stdout.write(`${helpText(program)}\n`);
+    process.exit(0);
+  } catch (error) {
+    if (!(error instanceof CommandLineError)) throw error;
+    process.stderr.write(`holdConnections: ${error.message}\n\n${helpText(program)}\n`);
+    process.exit(2);
+  }
+}
+
+const { url, connections: total, openRate, hold: holdMs, every: everyMs, timeout: timeoutMs } = parseFlags();
 const request = Buffer.from(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`);
 
 const latencies: number[] = [];
