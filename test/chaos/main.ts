@@ -2,100 +2,108 @@
  * `npm run chaos -- [options]`: a seeded chaos run against the real stack on loopback (see runChaos.ts).
  * Exits 1 on any violation, 2 on bad arguments.
  */
-import { parseArgs } from 'node:util';
+import { Option } from 'commander';
+import { wholeNumber } from '../../src/shared/cli/commandLineValues.js';
+import { CommandLineError, commandLine, helpText, parseCommandLine } from '../../src/shared/cli/parseCommandLine.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatChaosReport } from './formatReport.js';
 import { randomSeed } from './prng.js';
 import { CHAOS_DEFAULTS, runChaos } from './runChaos.js';
 
-const HELP = `Usage: npm run chaos -- [options]
+function seedOf(text: string): number {
+  const seed = wholeNumber('--seed', { min: 0 })(text);
+  if (seed > 0xffffffff) throw new CommandLineError('--seed must fit in 32 bits');
+  return seed;
+}
 
-Starts its own PostgreSQL, RabbitMQ and the three SumStream processes on free loopback ports
+function kindsOf(text: string): FaultKind[] {
+  const kinds = text.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
+  return kinds as FaultKind[];
+}
+
+/** `<ms>` or `<min>-<max>` in ms. */
+function rangeOf(flag: string): (text: string) => [number, number] {
+  return (text) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+    if (!m) throw new CommandLineError(`${flag} must be <ms> or <min>-<max> in ms, got ${text}`);
+    const min = Number(m[1]);
+    const max = m[2] === undefined ? min : Number(m[2]);
+    if (max < min) throw new CommandLineError(`${flag}: ${max} < ${min}`);
+    return [min, max];
+  };
+}
+
+function shareOf(text: string): number {
+  const share = Number(text);
+  if (text.trim() === '' || !(share >= 0 && share <= 1)) throw new CommandLineError(`--keyed must be between 0 and 1, got ${text}`);
+  return share;
+}
+
+interface Flags {
+  seed?: number;
+  faults: number;
+  clients: number;
+  kinds: FaultKind[];
+  interval: [number, number];
+  overlap: number;
+  down: [number, number];
+  think: number;
+  keyed: number;
+  deadline: number;
+  maxDrain: number;
+  warmup: number;
+  logLevel?: string;
+  keepData?: boolean;
+  json?: boolean;
+}
+
+const count = (flags: string, description: string, min: number, fallback: number): Option =>
+  new Option(flags, description).argParser(wholeNumber(flags.split(' ')[0]!, { min })).default(fallback);
+const range = (flags: string, description: string, fallback: readonly [number, number]): Option =>
+  new Option(flags, description).argParser(rangeOf(flags.split(' ')[0]!)).default([...fallback], fallback.join('-'));
+
+const program = commandLine(
+  'npm run chaos --',
+  `Starts its own PostgreSQL, RabbitMQ and the three SumStream processes on free loopback ports
 (under .sumstream/chaos/<seed>-<pid>/), drives Adds from concurrent clients, injects a seeded
-schedule of faults, drains, and checks that nothing acknowledged was lost or counted twice.
+schedule of faults, drains, and checks that nothing acknowledged was lost or counted twice.`,
+)
+  .usage('[options]')
+  .addOption(new Option('--seed <n>', '32-bit seed of the schedule and workload (default: random, printed)').argParser(seedOf))
+  .addOption(count('--faults <n>', 'faults to inject', 0, CHAOS_DEFAULTS.faults))
+  .addOption(count('--clients <n>', 'concurrent clients', 1, CHAOS_DEFAULTS.clients))
+  .addOption(new Option('--kinds <a,b,…>', `fault kinds to draw from:\n${FAULT_KINDS.join(', ')}`).argParser(kindsOf).default([...FAULT_KINDS], 'all'))
+  .addOption(range('--interval <ms-ms>', "time from one fault's start to the next, and at least from the end of the previous fault on the same target", CHAOS_DEFAULTS.intervalMs))
+  .addOption(count('--overlap <n>', "most faults in progress at once, never two on one target;\n1: strictly one after another, the interval counted from the previous fault's end", 1, CHAOS_DEFAULTS.overlap))
+  .addOption(range('--down <ms-ms>', 'how long a killed process stays down', CHAOS_DEFAULTS.downMs))
+  .addOption(count('--think <ms>', "mean pause between one client's Adds", 0, CHAOS_DEFAULTS.thinkMs))
+  .addOption(new Option('--keyed <0..1>', 'share of clients using idempotency keys').argParser(shareOf).default(CHAOS_DEFAULTS.keyedShare))
+  .addOption(count('--deadline <ms>', 'deadline of each Add', 1, CHAOS_DEFAULTS.deadlineMs))
+  .addOption(
+    new Option('--max-drain <s>', 'fail when draining takes longer after the last fault')
+      .argParser((text) => wholeNumber('--max-drain', { min: 1 })(text) * 1000)
+      .default(CHAOS_DEFAULTS.maxDrainMs, String(CHAOS_DEFAULTS.maxDrainMs / 1000)),
+  )
+  .addOption(count('--warmup <ms>', 'load before the first fault', 0, CHAOS_DEFAULTS.warmupMs))
+  .addOption(new Option('--log-level <lvl>', 'LOG_LEVEL of the processes, logged to logs/<service>.log (default: warn)'))
+  .addOption(new Option('--keep-data', "keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)"))
+  .addOption(new Option('--json', 'print the report as JSON after the summary'));
 
-  --seed <n>          32-bit seed of the schedule and workload (default: random, printed)
-  --faults <n>        faults to inject (default ${CHAOS_DEFAULTS.faults})
-  --clients <n>       concurrent clients (default ${CHAOS_DEFAULTS.clients})
-  --kinds <a,b,…>     fault kinds to draw from (default: all):
-                      ${FAULT_KINDS.join(', ')}
-  --interval <ms-ms>  time from one fault's start to the next, and at least from the end of the
-                      previous fault on the same target (default ${CHAOS_DEFAULTS.intervalMs.join('-')})
-  --overlap <n>       most faults in progress at once, never two on one target (default ${CHAOS_DEFAULTS.overlap});
-                      1: strictly one after another, the interval counted from the previous fault's end
-  --down <ms-ms>      how long a killed process stays down (default ${CHAOS_DEFAULTS.downMs.join('-')})
-  --think <ms>        mean pause between one client's Adds (default ${CHAOS_DEFAULTS.thinkMs})
-  --keyed <0..1>      share of clients using idempotency keys (default ${CHAOS_DEFAULTS.keyedShare})
-  --deadline <ms>     deadline of each Add (default ${CHAOS_DEFAULTS.deadlineMs})
-  --max-drain <s>     fail when draining takes longer after the last fault (default ${CHAOS_DEFAULTS.maxDrainMs / 1000})
-  --warmup <ms>       load before the first fault (default ${CHAOS_DEFAULTS.warmupMs})
-  --log-level <lvl>   LOG_LEVEL of the processes, logged to logs/<service>.log (default warn)
-  --keep-data         keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)
-  --json              print the report as JSON after the summary
-  -h, --help`;
+const HELP = helpText(program);
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${HELP}\n`);
-  process.exit(2);
-}
-
-function int(name: string, value: string | undefined, fallback: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer ≥ ${min}, got ${value}`);
-  return n;
-}
-
-function range(name: string, value: string | undefined, fallback: readonly [number, number]): [number, number] {
-  if (value === undefined) return [...fallback];
-  const m = /^(\d+)(?:-(\d+))?$/.exec(value);
-  if (!m) fail(`--${name} must be <ms> or <min>-<max> in ms, got ${value}`);
-  const min = Number(m[1]);
-  const max = m[2] === undefined ? min : Number(m[2]);
-  if (max < min) fail(`--${name}: ${max} < ${min}`);
-  return [min, max];
-}
-
-const { values } = (() => {
+const values = ((): Flags => {
   try {
-    return parseArgs({
-      options: {
-        seed: { type: 'string' },
-        faults: { type: 'string' },
-        clients: { type: 'string' },
-        kinds: { type: 'string' },
-        interval: { type: 'string' },
-        down: { type: 'string' },
-        overlap: { type: 'string' },
-        think: { type: 'string' },
-        keyed: { type: 'string' },
-        deadline: { type: 'string' },
-        'max-drain': { type: 'string' },
-        warmup: { type: 'string' },
-        'keep-data': { type: 'boolean' },
-        'log-level': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    const parsed = parseCommandLine<Flags>(program, process.argv.slice(2), CommandLineError);
+    if (parsed !== 'help') return parsed.options;
+    process.stdout.write(`${HELP}\n`);
+    process.exit(0);
   } catch (error) {
-    return fail((error as Error).message);
+    if (!(error instanceof CommandLineError)) throw error;
+    process.stderr.write(`${error.message}\n\n${HELP}\n`);
+    process.exit(2);
   }
 })();
-
-if (values.help) {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-
-const seed = values.seed === undefined ? randomSeed() : int('seed', values.seed, 0);
-if (seed > 0xffffffff) fail('--seed must fit in 32 bits');
-const kinds = values.kinds === undefined ? [...FAULT_KINDS] : values.kinds.split(',').map((k) => k.trim()).filter(Boolean);
-for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) fail(`--kinds: unknown fault kind ${kind}`);
-const keyed = values.keyed === undefined ? CHAOS_DEFAULTS.keyedShare : Number(values.keyed);
-if (!(keyed >= 0 && keyed <= 1)) fail(`--keyed must be between 0 and 1, got ${values.keyed}`);
 
 const abort = new AbortController();
 process.on('SIGINT', () => {
@@ -108,20 +116,20 @@ process.on('SIGINT', () => {
 });
 
 const report = await runChaos({
-  seed,
-  faults: int('faults', values.faults, CHAOS_DEFAULTS.faults),
-  clients: int('clients', values.clients, CHAOS_DEFAULTS.clients, 1),
-  kinds: kinds as FaultKind[],
-  intervalMs: range('interval', values.interval, CHAOS_DEFAULTS.intervalMs),
-  downMs: range('down', values.down, CHAOS_DEFAULTS.downMs),
-  overlap: int('overlap', values.overlap, CHAOS_DEFAULTS.overlap, 1),
-  thinkMs: int('think', values.think, CHAOS_DEFAULTS.thinkMs),
-  keyedShare: keyed,
-  deadlineMs: int('deadline', values.deadline, CHAOS_DEFAULTS.deadlineMs, 1),
-  maxDrainMs: int('max-drain', values['max-drain'], CHAOS_DEFAULTS.maxDrainMs / 1000, 1) * 1000,
-  warmupMs: int('warmup', values.warmup, CHAOS_DEFAULTS.warmupMs),
-  keepData: values['keep-data'] === true ? true : undefined,
-  logLevel: values['log-level'],
+  seed: values.seed ?? randomSeed(),
+  faults: values.faults,
+  clients: values.clients,
+  kinds: values.kinds,
+  intervalMs: values.interval,
+  downMs: values.down,
+  overlap: values.overlap,
+  thinkMs: values.think,
+  keyedShare: values.keyed,
+  deadlineMs: values.deadline,
+  maxDrainMs: values.maxDrain,
+  warmupMs: values.warmup,
+  keepData: values.keepData === true ? true : undefined,
+  logLevel: values.logLevel,
   log: (line) => process.stdout.write(`${line}\n`),
   signal: abort.signal,
 });
