@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
@@ -187,6 +188,39 @@ describe('the sumstream CLI against real PostgreSQL, RabbitMQ and processes', ()
       expect(run.stdout).toContain('fix: Start the stack with `npx sumstream up` or set DATABASE_URL.');
       expect(run.stdout).toContain(`Cannot reach RabbitMQ at amqp://sumstream:***@127.0.0.1:${deadAmqp}: connection refused`);
       expect(run.stdout).not.toContain('secret');
+    });
+  });
+
+  describe('load', () => {
+    it('runs the load tool with the arguments as given; --json prints its report.json alone on stdout', { timeout: 120_000 }, async () => {
+      const out = await mkdtemp(path.join(tmpdir(), 'sumstream-cli-load-'));
+      try {
+        const run = await cli(['load', '--target', 'sum', '--rate', '50', '--connections', '4', '--duration', '1s', '--rest', `http://127.0.0.1:${stack.ports.sum}`, '--out', out, '--no-png', '--quiet', '--json'], env);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toBe(await readFile(path.join(out, 'report.json'), 'utf8'));
+        expect(JSON.parse(run.stdout)).toMatchObject({ tool: 'sumstream-load', targets: [{ name: 'sum', ok: expect.any(Number) }] });
+        expect(run.stderr).toContain('| target | requests |');
+      } finally {
+        await rm(out, { recursive: true, force: true });
+      }
+    });
+
+    it("passes on the tool's exit code: 2 for bad options, 1 when the stack cannot be reached (nothing on stdout with --json)", { timeout: 60_000 }, async () => {
+      const bad = await cli(['load', '--duration', 'soon'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^sumstream-load: --duration "soon" is not a duration/);
+      const idle = await idlePorts();
+      const unreachable = await cli(['load', '--target', 'sum', '--duration', '1s', '--rest', `http://127.0.0.1:${idle['SUM_PORT']}`, '--json'], env);
+      expect(unreachable.code).toBe(1);
+      expect(unreachable.stdout).toBe('');
+      expect(unreachable.stderr).toContain(`cannot read http://127.0.0.1:${idle['SUM_PORT']}/sum`);
+    });
+
+    it('answers --help with its own text, then the tool\'s', async () => {
+      const run = await cli(['load', '--help'], env);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^sumstream load: the load tool/);
+      expect(run.stdout).toContain('Usage: npm run load -- [options]');
     });
   });
 

@@ -106,6 +106,33 @@ describe('load tool (npm run load) against a real stack', () => {
     expect(report.sumCheck?.status, report.sumCheck?.message).toBe('PASS');
   });
 
+  it('prints report.json alone on stdout with --json, the text on stderr', { timeout: 120_000 }, async () => {
+    const out = path.join(outRoot, 'json');
+    const run = await runLoadTool(['--target', 'sum', '--rate', '50', '--connections', '4', '--duration', '1s', '--rest', `http://127.0.0.1:${stack.ports.sum}`, '--out', out, '--no-png', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe(await readFile(path.join(out, 'report.json'), 'utf8'));
+    const report = JSON.parse(run.stdout) as LoadReport;
+    expect(report.tool).toBe('sumstream-load');
+    expect(report.targets.map((t) => t.name)).toEqual(['sum']);
+    expect(report.targets[0]!.ok).toBeGreaterThan(0);
+    expect(run.stderr).toContain('| target | requests |');
+    expect(run.stderr).toMatch(/sumstream-load: wrote report\.json/);
+  });
+
+  it('exits 2 with the message and the usage for bad options, and 0 with the usage for --help', async () => {
+    const bad = await runLoadTool(['--rate', 'fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^sumstream-load: --rate "fast" is not a whole number\n\nUsage: npm run load -- \[options\]/);
+    const unknown = await runLoadTool(['--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^sumstream-load: Unknown option '--bogus'/);
+    const help = await runLoadTool(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run load -- \[options\]/);
+    expect(help.stdout).toContain('--json');
+  });
+
   it('refuses a target that is not on this machine, before sending anything', async () => {
     const run = await runLoadTool(['--grpc', '192.0.2.10:50051', '--duration', '1s']);
     expect(run.code).toBe(2);
