@@ -9,15 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { sleep } from '../../src/shared/backoff.js';
-import { startDebezium } from '../../src/dev-stack/index.js';
-import { commonConfig, DEFAULTS } from '../../src/shared/config/commonConfig.js';
+import { freePort, startDebezium } from '../../src/dev-stack/index.js';
+import { commonConfig, defaultTopology } from '../../src/shared/config/commonConfig.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
-import { freePort } from '../../test/helpers/freePort.js';
 import { startStack } from '../../test/helpers/startStack.js';
 import { type BenchOutcome, type BenchRow, fmt } from '../benchResult.js';
 import type { BenchEnvironment } from '../benchEnvironment.js';
 import { loadToolRun } from '../clients/loadToolRun.js';
 import { processMemory } from '../processMemory.js';
+
+const TOPOLOGY = defaultTopology();
 
 export interface CdcBenchOptions {
   events: number;
@@ -70,10 +71,10 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
 
     const relayStarted = performance.now();
     await stack.start('cdc-relay', { waitReady: false });
-    const relay = await timeDrain(channel, DEFAULTS.queue, options.events, relayStarted, () => stack.processes.get('cdc-relay')?.pid);
+    const relay = await timeDrain(channel, TOPOLOGY.queue, options.events, relayStarted, () => stack.processes.get('cdc-relay')?.pid);
     await stack.kill('cdc-relay', 'SIGTERM');
     log(`  relay: ${fmt.rate(relay.eventsPerSecond)}, first message ${relay.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(relay.peakMiB)}`);
-    await channel.purgeQueue(DEFAULTS.queue);
+    await channel.purgeQueue(TOPOLOGY.queue);
 
     let debezium: Drain | undefined;
     if (options.debezium) {
@@ -86,7 +87,7 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
         dataDir,
         slot: debeziumSlot,
         httpPort: await freePort(),
-        javaHome: process.env['JAVA_HOME'],
+        javaHome: env.processEnv['JAVA_HOME'],
         startTimeoutMs: 600_000,
         // The slot already holds the workload: stream it, do not snapshot the outbox table as well.
         env: { DEBEZIUM_SOURCE_SNAPSHOT_MODE: 'no_data' },
@@ -94,7 +95,7 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
       instance.then((i) => (pid = i.process.pid)).catch(() => undefined);
       try {
         debezium = await Promise.race([
-          timeDrain(channel, DEFAULTS.queue, options.events, started, () => pid),
+          timeDrain(channel, TOPOLOGY.queue, options.events, started, () => pid),
           instance.then(() => new Promise<never>(() => undefined)),
         ]);
         if (pid !== undefined) debezium.peakMiB = Math.max(debezium.peakMiB, (await processMemory(pid))?.peakMiB ?? 0);

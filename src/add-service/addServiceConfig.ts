@@ -1,61 +1,68 @@
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
 import { ConfigError } from '../shared/config/ConfigError.js';
-import { type Env, envReader } from '../shared/config/envReader.js';
-import { type LiveSumConfig, liveSumConfig } from '../shared/config/liveSumConfig.js';
+import type { Env } from '../shared/config/envReader.js';
+import { knob, type KnobValues, readKnobs } from '../shared/config/knob.js';
+import { PORT_KNOBS } from '../shared/config/portKnobs.js';
+import { POOL_DEFAULTS } from '../shared/db/createPool.js';
+import { type LiveSumConfig, liveSumConfig } from '../sum-view/liveSumConfig.js';
+import { ADDITION_WRITER_DEFAULTS } from './additionWriter.js';
 
-export interface AddServiceConfig extends CommonConfig, LiveSumConfig {
-  /** gRPC port (`GRPC_PORT`). Default 50051. */
-  grpcPort: number;
-  /** HTTP port of /metrics, /healthz, /readyz (`ADD_METRICS_PORT`). Default 3001. */
-  metricsPort: number;
-  /** PostgreSQL connections (`ADD_DB_POOL_SIZE`). Default 10. */
-  poolSize: number;
-  /** Most additions per group-commit transaction (`ADD_MAX_BATCH`). Default 256. */
-  maxBatchSize: number;
-  /** Group-commit transactions in flight (`ADD_CONCURRENT_FLUSHES`). Default 1: one at a time, the batch growing with the load. */
-  concurrentFlushes: number;
-  /** Seconds outbox rows are kept before pruning (`OUTBOX_RETENTION_SECONDS`). Default 60. */
-  outboxRetentionSeconds: number;
-  /** Accepted bearer tokens for Add and GetSum (`ADD_AUTH_TOKENS`, comma-separated). Default none: no auth. */
+export const ADD_SERVICE_KNOBS = {
+  grpcPort: PORT_KNOBS.grpcPort,
+  metricsPort: PORT_KNOBS.addMetricsPort,
+  poolSize: knob.int('ADD_DB_POOL_SIZE', POOL_DEFAULTS.max, { min: 2, max: 500 }, 'PostgreSQL connections of the add-service.'),
+  maxBatchSize: knob.int('ADD_MAX_BATCH', ADDITION_WRITER_DEFAULTS.maxBatchSize, { min: 1, max: 10_000 }, 'Most additions per group-commit transaction (docs/adr/0008-group-commit.md).'),
+  concurrentFlushes: knob.int(
+    'ADD_CONCURRENT_FLUSHES',
+    ADDITION_WRITER_DEFAULTS.maxConcurrentFlushes,
+    { min: 1, max: 499 },
+    'Group-commit transactions in flight, below `ADD_DB_POOL_SIZE`; 1: one at a time, the batch growing with the load.',
+  ),
+  outboxRetentionSeconds: knob.int('OUTBOX_RETENTION_SECONDS', 60, { min: 1, max: 86_400 }, 'Seconds outbox rows are kept before pruning (the WAL holds the events; the ledger keeps every addition).'),
+  authTokens: knob.string('ADD_AUTH_TOKENS', '', 'Accepted bearer tokens for Add and GetSum, comma-separated, each of 16 characters or more; empty: no authentication.'),
+  tlsCertFile: knob.optional('GRPC_TLS_CERT_FILE', 'gRPC TLS certificate (PEM); with `GRPC_TLS_KEY_FILE`. Unset: plaintext.'),
+  tlsKeyFile: knob.optional('GRPC_TLS_KEY_FILE', 'gRPC TLS private key (PEM); with `GRPC_TLS_CERT_FILE`.'),
+  tlsClientCaFile: knob.optional('GRPC_TLS_CLIENT_CA_FILE', 'CA (PEM) that client certificates must chain to: mutual TLS. Needs the two above.'),
+  rateLimit: knob.int('ADD_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }, 'Adds per second this process accepts; beyond it RESOURCE_EXHAUSTED. 0: unlimited.'),
+  maxRequestBytes: knob.int('ADD_MAX_REQUEST_BYTES', 4096, { min: 64, max: 4 * 1024 * 1024 }, 'Largest gRPC request in bytes.'),
+} as const;
+
+type AddServiceKnobValues = Omit<KnobValues<typeof ADD_SERVICE_KNOBS>, 'authTokens' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'>;
+
+export interface AddServiceConfig extends CommonConfig, LiveSumConfig, AddServiceKnobValues {
+  /** `ADD_AUTH_TOKENS` split at commas; [] is no authentication. */
   authTokens: string[];
-  /** gRPC TLS (`GRPC_TLS_CERT_FILE`, `GRPC_TLS_KEY_FILE`, optional `GRPC_TLS_CLIENT_CA_FILE` for mutual TLS). Default off. */
+  /** gRPC TLS files; undefined is plaintext. */
   tls: { certFile: string; keyFile: string; clientCaFile: string | undefined } | undefined;
-  /** Adds per second this process accepts (`ADD_RATE_LIMIT`); beyond it RESOURCE_EXHAUSTED. Default 0: unlimited. */
-  rateLimit: number;
-  /** Largest gRPC request in bytes (`ADD_MAX_REQUEST_BYTES`). Default 4096. */
-  maxRequestBytes: number;
 }
 
 export function addServiceConfig(env: Env): AddServiceConfig {
-  const read = envReader(env);
-  const poolSize = read.int('ADD_DB_POOL_SIZE', 10, { min: 2, max: 500 });
+  const { authTokens, tlsCertFile, tlsKeyFile, tlsClientCaFile, ...values } = readKnobs(env, ADD_SERVICE_KNOBS);
+  if (values.concurrentFlushes >= values.poolSize) {
+    throw new ConfigError(
+      `ADD_CONCURRENT_FLUSHES=${values.concurrentFlushes} is not below ADD_DB_POOL_SIZE=${values.poolSize}; lower it or raise the pool (reads need a connection too).`,
+    );
+  }
   return {
     ...commonConfig(env),
     ...liveSumConfig(env),
-    grpcPort: read.port('GRPC_PORT', 50051),
-    metricsPort: read.port('ADD_METRICS_PORT', 3001),
-    poolSize,
-    maxBatchSize: read.int('ADD_MAX_BATCH', 256, { min: 1, max: 10_000 }),
-    concurrentFlushes: read.int('ADD_CONCURRENT_FLUSHES', 1, { min: 1, max: poolSize - 1 }),
-    outboxRetentionSeconds: read.int('OUTBOX_RETENTION_SECONDS', 60, { min: 1, max: 86_400 }),
-    authTokens: authTokens(read.string('ADD_AUTH_TOKENS', '')),
-    tls: tlsFiles(read.string('GRPC_TLS_CERT_FILE', ''), read.string('GRPC_TLS_KEY_FILE', ''), read.string('GRPC_TLS_CLIENT_CA_FILE', '')),
-    rateLimit: read.int('ADD_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }),
-    maxRequestBytes: read.int('ADD_MAX_REQUEST_BYTES', 4096, { min: 64, max: 4 * 1024 * 1024 }),
+    ...values,
+    authTokens: splitAuthTokens(authTokens),
+    tls: tlsFiles(tlsCertFile, tlsKeyFile, tlsClientCaFile),
   };
 }
 
-function authTokens(list: string): string[] {
+function splitAuthTokens(list: string): string[] {
   const tokens = list.split(',').map((t) => t.trim()).filter((t) => t !== '');
   if (tokens.some((t) => t.length < 16)) throw new ConfigError('ADD_AUTH_TOKENS holds a token shorter than 16 characters; use long random tokens (e.g. openssl rand -hex 32).');
   return tokens;
 }
 
-function tlsFiles(certFile: string, keyFile: string, clientCaFile: string): AddServiceConfig['tls'] {
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined, clientCaFile: string | undefined): AddServiceConfig['tls'] {
   if (!certFile && !keyFile) {
     if (clientCaFile) throw new ConfigError('GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE too.');
     return undefined;
   }
   if (!certFile || !keyFile) throw new ConfigError('Set both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (PEM files) for TLS, or neither.');
-  return { certFile, keyFile, clientCaFile: clientCaFile || undefined };
+  return { certFile, keyFile, clientCaFile };
 }

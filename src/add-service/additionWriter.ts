@@ -13,11 +13,15 @@ export interface RecordedAddition {
   replayed: boolean;
 }
 
+/** The group commit's defaults (ADD_MAX_BATCH and ADD_CONCURRENT_FLUSHES take theirs from here). */
+export const ADDITION_WRITER_DEFAULTS = { maxBatchSize: 256, maxConcurrentFlushes: 1 } as const;
+
 export interface AdditionWriterOptions {
-  /** Most additions written by one transaction. Default 256. */
+  /** Most additions written by one transaction. Default `ADDITION_WRITER_DEFAULTS.maxBatchSize`. */
   maxBatchSize?: number;
   /**
-   * Transactions in flight at once (keep below the pool size). Default 1: while one commits, the
+   * Transactions in flight at once (keep below the pool size). Default 1
+   * (`ADDITION_WRITER_DEFAULTS.maxConcurrentFlushes`): while one commits, the
    * next batch gathers, so batches grow with the load and the database does the least work per
    * addition. Raise it when the database is far away (round trip much longer than a commit).
    */
@@ -73,8 +77,8 @@ export class AdditionWriter {
     private readonly pool: pg.Pool,
     private readonly options: AdditionWriterOptions = {},
   ) {
-    this.maxBatchSize = options.maxBatchSize ?? 256;
-    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? 1;
+    this.maxBatchSize = options.maxBatchSize ?? ADDITION_WRITER_DEFAULTS.maxBatchSize;
+    this.maxConcurrentFlushes = options.maxConcurrentFlushes ?? ADDITION_WRITER_DEFAULTS.maxConcurrentFlushes;
   }
 
   write(command: AddCommand): Promise<RecordedAddition> {

@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { sleep } from '../shared/backoff.js';
 
+export const LEADER_LOCK_DEFAULTS = { pollMs: 1000 } as const;
+
 export interface LeaderLockOptions {
   url: string;
   /** Lock name; relays sharing a slot share it. */
   name: string;
-  /** How often a standby retries, in ms. Default 1000. */
+  /** How often a standby retries, in ms. Default `LEADER_LOCK_DEFAULTS.pollMs`. */
   pollMs?: number;
 }
 
@@ -43,13 +45,13 @@ export class LeaderLock {
           }
           if (!warned) onWaiting?.();
           warned = true;
-          await sleep(this.options.pollMs ?? 1000, signal);
+          await sleep(this.options.pollMs ?? LEADER_LOCK_DEFAULTS.pollMs, signal);
         }
       } catch {
         // Connection trouble: start over after a pause.
       }
       await client.end().catch(() => undefined);
-      await sleep(this.options.pollMs ?? 1000, signal);
+      await sleep(this.options.pollMs ?? LEADER_LOCK_DEFAULTS.pollMs, signal);
     }
     return undefined;
   }

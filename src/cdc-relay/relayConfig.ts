@@ -1,26 +1,25 @@
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
-import { type Env, envReader } from '../shared/config/envReader.js';
+import type { Env } from '../shared/config/envReader.js';
+import { knob, type KnobValues, readKnobs } from '../shared/config/knob.js';
+import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { type ReplicationConfig, replicationConfig } from '../shared/config/replicationConfig.js';
+import { LEADER_LOCK_DEFAULTS } from './leaderLock.js';
+import { REPLICATION_SESSION_DEFAULTS } from './replicationSession.js';
 
-export interface RelayConfig extends CommonConfig, ReplicationConfig {
-  /** Unconfirmed events before the stream pauses (`RELAY_MAX_IN_FLIGHT`). Default 1000. */
-  maxInFlight: number;
-  /** Period of LSN reports and keepalives, ms (`RELAY_STATUS_INTERVAL_MS`). Default 200. */
-  statusIntervalMs: number;
-  /** How often a standby tries to take over, ms (`RELAY_STANDBY_POLL_MS`). Default 1000. */
-  standbyPollMs: number;
-  /** HTTP port of /metrics, /healthz, /readyz (`RELAY_METRICS_PORT`). Default 3002. */
-  metricsPort: number;
-}
+export const RELAY_KNOBS = {
+  maxInFlight: knob.int('RELAY_MAX_IN_FLIGHT', REPLICATION_SESSION_DEFAULTS.maxInFlight, { min: 1, max: 1_000_000 }, 'Unconfirmed events before the replication stream pauses.'),
+  statusIntervalMs: knob.int(
+    'RELAY_STATUS_INTERVAL_MS',
+    REPLICATION_SESSION_DEFAULTS.statusIntervalMs,
+    { min: 10, max: 30_000 },
+    'Ms between two reports of the confirmed LSN to PostgreSQL (also the keepalive period).',
+  ),
+  standbyPollMs: knob.int('RELAY_STANDBY_POLL_MS', LEADER_LOCK_DEFAULTS.pollMs, { min: 50, max: 60_000 }, 'Ms between two attempts of a standby relay to take the leader lock.'),
+  metricsPort: PORT_KNOBS.relayMetricsPort,
+} as const;
+
+export interface RelayConfig extends CommonConfig, ReplicationConfig, KnobValues<typeof RELAY_KNOBS> {}
 
 export function relayConfig(env: Env): RelayConfig {
-  const read = envReader(env);
-  return {
-    ...commonConfig(env),
-    ...replicationConfig(env),
-    maxInFlight: read.int('RELAY_MAX_IN_FLIGHT', 1000, { min: 1, max: 1_000_000 }),
-    statusIntervalMs: read.int('RELAY_STATUS_INTERVAL_MS', 200, { min: 10, max: 30_000 }),
-    standbyPollMs: read.int('RELAY_STANDBY_POLL_MS', 1000, { min: 50, max: 60_000 }),
-    metricsPort: read.port('RELAY_METRICS_PORT', 3002),
-  };
+  return { ...commonConfig(env), ...replicationConfig(env), ...readKnobs(env, RELAY_KNOBS) };
 }

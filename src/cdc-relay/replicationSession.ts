@@ -10,6 +10,8 @@ import { decodeOutboxInsert, type InsertMessage } from './decodeOutboxInsert.js'
 import { formatLsn, parseLsn } from './lsn.js';
 import type { RelayMetrics } from './relayMetrics.js';
 
+export const REPLICATION_SESSION_DEFAULTS = { maxInFlight: 1000, statusIntervalMs: 200 } as const;
+
 export interface ReplicationSessionOptions {
   databaseUrl: string;
   amqpUrl: string;
@@ -17,9 +19,9 @@ export interface ReplicationSessionOptions {
   slot: string;
   publication: string;
   table: { schema: string; name: string };
-  /** Most unconfirmed events before the stream is paused. Default 1000. */
+  /** Most unconfirmed events before the stream is paused. Default `REPLICATION_SESSION_DEFAULTS.maxInFlight`. */
   maxInFlight?: number;
-  /** How often the confirmed LSN is reported, in ms; also the keepalive period. Default 200. */
+  /** How often the confirmed LSN is reported, in ms; also the keepalive period. Default `REPLICATION_SESSION_DEFAULTS.statusIntervalMs`. */
   statusIntervalMs?: number;
   metrics: RelayMetrics;
   logger: Logger;
@@ -36,7 +38,7 @@ export interface ReplicationSessionOptions {
  */
 export async function runReplicationSession(options: ReplicationSessionOptions, signal: AbortSignal): Promise<void> {
   const { topology, metrics, logger } = options;
-  const maxInFlight = options.maxInFlight ?? 1000;
+  const maxInFlight = options.maxInFlight ?? REPLICATION_SESSION_DEFAULTS.maxInFlight;
   const tracker = new ConfirmTracker();
   let connection: ChannelModel | undefined;
   const service = new LogicalReplicationService(
@@ -69,7 +71,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   const timer = setInterval(() => {
     report(false);
     metrics.secondsSinceConfirm.set((Date.now() - lastConfirmAt) / 1000);
-  }, options.statusIntervalMs ?? 200);
+  }, options.statusIntervalMs ?? REPLICATION_SESSION_DEFAULTS.statusIntervalMs);
 
   try {
     connection = await connectAmqp(options.amqpUrl, 'sumstream-cdc-relay');

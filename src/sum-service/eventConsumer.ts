@@ -10,15 +10,18 @@ import { applyEvents } from './applyEvents.js';
 import { type DeadLetterReason, decodeEvent } from './decodeEvent.js';
 import type { SumMetrics } from './sumMetrics.js';
 
+/** The consumer's defaults (CONSUMER_PREFETCH and CONSUMER_MAX_BATCH take theirs from here). */
+export const EVENT_CONSUMER_DEFAULTS = { prefetch: 256, maxBatch: 256 } as const;
+
 export interface EventConsumerOptions {
   amqpUrl: string;
   topology: TopologyConfig;
   pool: pg.Pool;
   metrics: SumMetrics;
   logger: Logger;
-  /** Unacknowledged messages RabbitMQ may push to this consumer. Default 256. */
+  /** Unacknowledged messages RabbitMQ may push to this consumer. Default `EVENT_CONSUMER_DEFAULTS.prefetch`. */
   prefetch?: number;
-  /** Most messages per apply transaction. Default 256. */
+  /** Most messages per apply transaction. Default `EVENT_CONSUMER_DEFAULTS.maxBatch`. */
   maxBatch?: number;
   /** Which shard of the sum this instance adds to. Default random. */
   shard?: number;
@@ -57,8 +60,8 @@ export class EventConsumer {
   private running: Promise<void> | undefined;
 
   constructor(private readonly options: EventConsumerOptions) {
-    this.prefetch = options.prefetch ?? 256;
-    this.maxBatch = options.maxBatch ?? 256;
+    this.prefetch = options.prefetch ?? EVENT_CONSUMER_DEFAULTS.prefetch;
+    this.maxBatch = options.maxBatch ?? EVENT_CONSUMER_DEFAULTS.maxBatch;
     this.shard = options.shard ?? Math.floor(Math.random() * 1_000_000);
   }
 

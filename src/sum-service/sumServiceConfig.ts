@@ -1,29 +1,21 @@
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
-import { type Env, envReader } from '../shared/config/envReader.js';
-import { type LiveSumConfig, liveSumConfig } from '../shared/config/liveSumConfig.js';
+import type { Env } from '../shared/config/envReader.js';
+import { knob, type KnobValues, readKnobs } from '../shared/config/knob.js';
+import { PORT_KNOBS } from '../shared/config/portKnobs.js';
+import { POOL_DEFAULTS } from '../shared/db/createPool.js';
+import { type LiveSumConfig, liveSumConfig } from '../sum-view/liveSumConfig.js';
+import { EVENT_CONSUMER_DEFAULTS } from './eventConsumer.js';
 
-export interface SumServiceConfig extends CommonConfig, LiveSumConfig {
-  /** REST port of /sum, /healthz, /readyz, /metrics (`SUM_PORT`). Default 4000. */
-  httpPort: number;
-  /** Unacknowledged messages in flight (`CONSUMER_PREFETCH`). Default 256. */
-  prefetch: number;
-  /** Most messages per apply transaction (`CONSUMER_MAX_BATCH`). Default 256. */
-  maxBatch: number;
-  /** PostgreSQL connections (`SUM_DB_POOL_SIZE`). Default 10. */
-  poolSize: number;
-  /** GET /sum requests per second this process answers (`SUM_RATE_LIMIT`); beyond it 429. Default 0: unlimited. */
-  rateLimit: number;
-}
+export const SUM_SERVICE_KNOBS = {
+  httpPort: PORT_KNOBS.sumPort,
+  prefetch: knob.int('CONSUMER_PREFETCH', EVENT_CONSUMER_DEFAULTS.prefetch, { min: 1, max: 65_535 }, 'Unacknowledged messages RabbitMQ may push to the consumer.'),
+  maxBatch: knob.int('CONSUMER_MAX_BATCH', EVENT_CONSUMER_DEFAULTS.maxBatch, { min: 1, max: 10_000 }, 'Most messages per apply transaction.'),
+  poolSize: knob.int('SUM_DB_POOL_SIZE', POOL_DEFAULTS.max, { min: 2, max: 500 }, 'PostgreSQL connections of the sum-service.'),
+  rateLimit: knob.int('SUM_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }, 'GET /sum requests per second this process answers; beyond it 429. 0: unlimited.'),
+} as const;
+
+export interface SumServiceConfig extends CommonConfig, LiveSumConfig, KnobValues<typeof SUM_SERVICE_KNOBS> {}
 
 export function sumServiceConfig(env: Env): SumServiceConfig {
-  const read = envReader(env);
-  return {
-    ...commonConfig(env),
-    ...liveSumConfig(env),
-    httpPort: read.port('SUM_PORT', 4000),
-    prefetch: read.int('CONSUMER_PREFETCH', 256, { min: 1, max: 65_535 }),
-    maxBatch: read.int('CONSUMER_MAX_BATCH', 256, { min: 1, max: 10_000 }),
-    poolSize: read.int('SUM_DB_POOL_SIZE', 10, { min: 2, max: 500 }),
-    rateLimit: read.int('SUM_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }),
-  };
+  return { ...commonConfig(env), ...liveSumConfig(env), ...readKnobs(env, SUM_SERVICE_KNOBS) };
 }

@@ -5,15 +5,17 @@ import { SumStreamError } from '../shared/errors.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { eventIdOfReadToken, readAfterWaitMs } from './readToken.js';
 
+export const READ_AFTER_DEFAULTS = { maxWaitMs: 5_000, retryPauseMs: 250 } as const;
+
 export interface ReadAfterWaiterOptions {
   /** Which of the event ids are applied, and the sum in the same database snapshot (readSumIfApplied). */
   check: (eventIds: readonly string[]) => Promise<SumIfApplied>;
   /** Change notifications (a SumCache): every pending event id is checked again after each. */
   changes: { onChange(listener: () => void): () => void };
   logger: Logger;
-  /** Longest wait in ms (`READ_AFTER_TIMEOUT_MS`); a request may only lower it. Default 5000. */
+  /** Longest wait in ms (`READ_AFTER_TIMEOUT_MS`); a request may only lower it. Default `READ_AFTER_DEFAULTS.maxWaitMs`. */
   maxWaitMs?: number;
-  /** Pause in ms before checking again after a failed check. Default 250. */
+  /** Pause in ms before checking again after a failed check. Default `READ_AFTER_DEFAULTS.retryPauseMs`. */
   retryPauseMs?: number;
 }
 
@@ -49,7 +51,7 @@ export class ReadAfterWaiter {
   checks = 0;
 
   constructor(private readonly options: ReadAfterWaiterOptions) {
-    this.maxWaitMs = options.maxWaitMs ?? 5_000;
+    this.maxWaitMs = options.maxWaitMs ?? READ_AFTER_DEFAULTS.maxWaitMs;
   }
 
   start(): void {
@@ -147,7 +149,7 @@ export class ReadAfterWaiter {
           if (this.lastFailure === undefined) this.options.logger.warn({ err: error }, 'cannot check whether awaited additions are applied; retrying');
           this.lastFailure = error;
           this.dirty = true;
-          await sleep(this.options.retryPauseMs ?? 250);
+          await sleep(this.options.retryPauseMs ?? READ_AFTER_DEFAULTS.retryPauseMs);
         }
       }
     } finally {

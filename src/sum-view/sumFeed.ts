@@ -15,12 +15,14 @@ export interface SumSource {
   onChange(listener: () => void): () => void;
 }
 
+export const SUM_FEED_DEFAULTS = { intervalMs: 100, maxWatchers: 10_000 } as const;
+
 export interface SumFeedOptions {
   source: SumSource;
   logger: Logger;
-  /** Least ms between two reads of the sum for the watchers (`WATCH_INTERVAL_MS`). Default 100. */
+  /** Least ms between two reads of the sum for the watchers (`WATCH_INTERVAL_MS`). Default `SUM_FEED_DEFAULTS.intervalMs`. */
   intervalMs?: number;
-  /** Watchers this process serves at most (`WATCH_MAX_CLIENTS`). Default 10000. */
+  /** Watchers this process serves at most (`WATCH_MAX_CLIENTS`). Default `SUM_FEED_DEFAULTS.maxWatchers`. */
   maxWatchers?: number;
   /** Called with the number of watchers whenever it changes. */
   onWatchers?: (count: number) => void;
@@ -50,8 +52,8 @@ export class SumFeed {
   reads = 0;
 
   constructor(private readonly options: SumFeedOptions) {
-    this.intervalMs = options.intervalMs ?? 100;
-    this.maxWatchers = options.maxWatchers ?? 10_000;
+    this.intervalMs = options.intervalMs ?? SUM_FEED_DEFAULTS.intervalMs;
+    this.maxWatchers = options.maxWatchers ?? SUM_FEED_DEFAULTS.maxWatchers;
     this.now = options.now ?? (() => performance.now());
   }
 

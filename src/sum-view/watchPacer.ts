@@ -1,5 +1,7 @@
 import type { SumSnapshot } from './readSum.js';
 
+export const WATCH_PACER_DEFAULTS = { stallTimeoutMs: 10_000 } as const;
+
 export interface WatchPacerOptions {
   /** Writes one snapshot to the watcher; false when its buffer is full (call `drained()` on 'drain'). */
   write: (snapshot: SumSnapshot) => boolean;
@@ -9,7 +11,7 @@ export interface WatchPacerOptions {
   onSkipped?: () => void;
   /** Least ms between two writes to this watcher. Default 0: every snapshot offered, as it comes. */
   minIntervalMs?: number;
-  /** Ms a watcher may stay blocked before `onStalled`. Default 10000. */
+  /** Ms a watcher may stay blocked before `onStalled`. Default `WATCH_PACER_DEFAULTS.stallTimeoutMs`. */
   stallTimeoutMs?: number;
   /** Clock in ms. Default `performance.now()`. */
   now?: () => number;
@@ -49,7 +51,7 @@ export class WatchPacer {
 
   constructor(private readonly options: WatchPacerOptions) {
     this.minIntervalMs = options.minIntervalMs ?? 0;
-    this.stallTimeoutMs = options.stallTimeoutMs ?? 10_000;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? WATCH_PACER_DEFAULTS.stallTimeoutMs;
     this.now = options.now ?? (() => performance.now());
   }
 

@@ -1,70 +1,62 @@
 import { ConfigError } from './ConfigError.js';
-import { type Env, envReader } from './envReader.js';
+import type { Env } from './envReader.js';
+import { knob, type KnobValues, readKnobs } from './knob.js';
+import { PORT_KNOBS } from './portKnobs.js';
 import { productionProblems } from './productionProblems.js';
 
-/** Defaults shared by every process: where the stores are and how events are routed. */
-export const DEFAULTS = {
-  databaseUrl: 'postgres://sumstream:sumstream@127.0.0.1:54320/sumstream',
-  amqpUrl: 'amqp://sumstream:sumstream@127.0.0.1:56720',
-  exchange: 'amq.topic',
-  routingKey: 'addition',
-  queue: 'addition',
-  deadLetterExchange: 'sumstream.dead-letter',
-  deadLetterQueue: 'addition.dead-letter',
-  deliveryLimit: 5,
-  logLevel: 'info',
-  bindHost: '127.0.0.1',
+/** Where the stores are: read by every process. The defaults reach the development stack's own servers. */
+export const STORE_KNOBS = {
+  databaseUrl: knob.url(
+    'DATABASE_URL',
+    `postgres://sumstream:sumstream@127.0.0.1:${PORT_KNOBS.pgPort.default}/sumstream`,
+    ['postgres', 'postgresql'],
+    'PostgreSQL URL. With `npm start`: set it to use your own server instead of the project-owned one.',
+  ),
+  amqpUrl: knob.url(
+    'AMQP_URL',
+    `amqp://sumstream:sumstream@127.0.0.1:${PORT_KNOBS.amqpPort.default}`,
+    ['amqp', 'amqps'],
+    'RabbitMQ URL. With `npm start`: set it to use your own broker instead of the project-owned one.',
+  ),
 } as const;
 
-export interface TopologyConfig {
-  /** Exchange events are published to. Default `amq.topic` (the original's). */
-  exchange: string;
-  /** Routing key of addition events. Default `addition`. */
-  routingKey: string;
-  /** Durable quorum queue the sum-service consumes. Default `addition`. */
-  queue: string;
-  /** Exchange dead letters go to. Default `sumstream.dead-letter`. */
-  deadLetterExchange: string;
-  /** Queue holding dead letters with their reason. Default `addition.dead-letter`. */
-  deadLetterQueue: string;
-  /** Deliveries of one message before RabbitMQ dead-letters it. Default 5. */
-  deliveryLimit: number;
+/** How events are routed through RabbitMQ. */
+export const TOPOLOGY_KNOBS = {
+  exchange: knob.string('SUMSTREAM_EXCHANGE', 'amq.topic', 'Exchange events are published to (the original\'s).'),
+  routingKey: knob.string('SUMSTREAM_ROUTING_KEY', 'addition', 'Routing key of addition events.'),
+  queue: knob.string('SUMSTREAM_QUEUE', 'addition', 'Durable quorum queue the sum-service consumes.'),
+  deadLetterExchange: knob.string('SUMSTREAM_DEAD_LETTER_EXCHANGE', 'sumstream.dead-letter', 'Exchange dead letters go to.'),
+  deadLetterQueue: knob.string('SUMSTREAM_DEAD_LETTER_QUEUE', 'addition.dead-letter', 'Queue holding dead letters with their reason.'),
+  deliveryLimit: knob.int('SUMSTREAM_DELIVERY_LIMIT', 5, { min: 1, max: 1000 }, 'Deliveries of one message before RabbitMQ dead-letters it (quorum queue `x-delivery-limit`).'),
+} as const;
+
+/** Logging, binding and start-up behaviour shared by every process. */
+export const PROCESS_KNOBS = {
+  logLevel: knob.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'pino log level.'),
+  bindHost: knob.string('BIND_HOST', '127.0.0.1', 'Interface the servers bind to; `0.0.0.0` in containers.'),
+  production: knob.derived(
+    'SUMSTREAM_PRODUCTION',
+    '`true` when `NODE_ENV=production`, else `false`',
+    'Production mode: refuse to start with default credentials (see docs/deployment.md).',
+    (r, env) => r.bool('SUMSTREAM_PRODUCTION', env['NODE_ENV'] === 'production'),
+    false,
+  ),
+  migrate: knob.bool('SUMSTREAM_MIGRATE', true, 'Apply the migrations at start; `false` when least-privilege roles run the services (`npm run migrate` as the owner).'),
+} as const;
+
+export type TopologyConfig = KnobValues<typeof TOPOLOGY_KNOBS>;
+
+export interface CommonConfig extends KnobValues<typeof STORE_KNOBS>, KnobValues<typeof PROCESS_KNOBS> {
+  topology: TopologyConfig;
 }
 
-export interface CommonConfig {
-  /** PostgreSQL URL (`DATABASE_URL`). */
-  databaseUrl: string;
-  /** RabbitMQ URL (`AMQP_URL`). */
-  amqpUrl: string;
-  topology: TopologyConfig;
-  /** pino level (`LOG_LEVEL`). Default `info`. */
-  logLevel: string;
-  /** Interface servers bind to (`BIND_HOST`). Default `127.0.0.1`; `0.0.0.0` in containers. */
-  bindHost: string;
-  /** Production mode (`SUMSTREAM_PRODUCTION=true` or `NODE_ENV=production`): default credentials are refused. */
-  production: boolean;
-  /** Apply migrations at start (`SUMSTREAM_MIGRATE`). Default true; false when least-privilege roles run the services. */
-  migrate: boolean;
+/** The topology when nothing is configured: what the development stack and the tests declare. */
+export function defaultTopology(): TopologyConfig {
+  return readKnobs({}, TOPOLOGY_KNOBS);
 }
 
 export function commonConfig(env: Env): CommonConfig {
-  const read = envReader(env);
-  const config: CommonConfig = {
-    databaseUrl: read.url('DATABASE_URL', DEFAULTS.databaseUrl, ['postgres', 'postgresql']),
-    amqpUrl: read.url('AMQP_URL', DEFAULTS.amqpUrl, ['amqp', 'amqps']),
-    topology: {
-      exchange: read.string('SUMSTREAM_EXCHANGE', DEFAULTS.exchange),
-      routingKey: read.string('SUMSTREAM_ROUTING_KEY', DEFAULTS.routingKey),
-      queue: read.string('SUMSTREAM_QUEUE', DEFAULTS.queue),
-      deadLetterExchange: read.string('SUMSTREAM_DEAD_LETTER_EXCHANGE', DEFAULTS.deadLetterExchange),
-      deadLetterQueue: read.string('SUMSTREAM_DEAD_LETTER_QUEUE', DEFAULTS.deadLetterQueue),
-      deliveryLimit: read.int('SUMSTREAM_DELIVERY_LIMIT', DEFAULTS.deliveryLimit, { min: 1, max: 1000 }),
-    },
-    logLevel: read.oneOf('LOG_LEVEL', DEFAULTS.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    bindHost: read.string('BIND_HOST', DEFAULTS.bindHost),
-    production: read.bool('SUMSTREAM_PRODUCTION', env['NODE_ENV'] === 'production'),
-    migrate: read.bool('SUMSTREAM_MIGRATE', true),
-  };
+  const config: CommonConfig = { ...readKnobs(env, STORE_KNOBS), topology: readKnobs(env, TOPOLOGY_KNOBS), ...readKnobs(env, PROCESS_KNOBS) };
   if (config.production) {
     const problems = productionProblems(config, env);
     if (problems.length > 0) throw new ConfigError(`Production mode refuses to start:\n- ${problems.join('\n- ')}`);

@@ -1,9 +1,11 @@
 import pg from 'pg';
 
+export const POOL_DEFAULTS = { max: 10 } as const;
+
 export interface PoolOptions {
   /** PostgreSQL URL. */
   url: string;
-  /** Connections at most. Default 10. */
+  /** Connections at most. Default `POOL_DEFAULTS.max`. */
   max?: number;
   /** `application_name`, visible in pg_stat_activity. */
   applicationName: string;
@@ -15,7 +17,7 @@ export interface PoolOptions {
 export function createPool(options: PoolOptions, onError: (error: Error) => void): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.max ?? 10,
+    max: options.max ?? POOL_DEFAULTS.max,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
   });
