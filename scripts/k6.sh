@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run k6 -- SCRIPT [k6 run options]: runs load/k6/SCRIPT.js (grpc-add, rest-sum, or both one after
 # the other) against a SumStream stack on this machine, installing k6 first when it is missing
-# (go install go.k6.io/k6 into .sumstream/tools/bin via scripts/install-tools.sh; never committed).
+# (the pinned go.k6.io/k6, by scripts/install-tools.sh into the per-user cache ~/.cache/sumstream/tools).
 #
 # The scripts read PROFILE (original | compressed), TIME_SCALE, VU_SCALE, TARGET_HOST, GRPC_TARGET,
 # REST_TARGET, CONNECTION, P95_MS, P99_MS and MAX_ERROR_RATE from the environment (load/k6/profile.js).
