@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Fetches Debezium Server (io.debezium:debezium-server-dist:<version>:tar.gz) from Maven Central
-# with Maven and unpacks it into .sumstream/cache/debezium/<version>/debezium-server (ignored by git).
+# with Maven and unpacks it into the per-user cache that every clone on this machine shares:
+# ${XDG_CACHE_HOME:-$HOME/.cache}/sumstream/debezium/<version> (src/dev-stack/toolPath.ts's
+# debeziumHome() applies the same rule).
 # Usage: scripts/fetch-debezium.sh [version]    (default: SUMSTREAM_DEBEZIUM_VERSION, else 3.6.1.Final)
 # Idempotent and safe to run concurrently; prints the install directory (the one holding run.sh).
 # Needs mvn and tar. Running the server needs Java 21+ (Debezium Server 3.x is compiled for 21);
 # src/dev-stack/debeziumInstance.ts finds one and starts it.
 set -euo pipefail
+# One compound command, read whole before it runs: editing this file (a pin bump, a git pull)
+# while an install is under way cannot change what the running install does.
+{
 
 VERSION="${1:-${SUMSTREAM_DEBEZIUM_VERSION:-3.6.1.Final}}"
-REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$REPO_ROOT/.sumstream/cache/debezium/$VERSION"
-DEST="$CACHE/debezium-server"
+ROOT="${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/sumstream/debezium"
+ROOT="$(realpath -m "$ROOT")"
+DEST="$ROOT/$VERSION"
 ARTIFACT="io.debezium:debezium-server-dist:$VERSION:tar.gz"
 # The sink and the connector SumStream uses; the dist must contain both.
 REQUIRED_JARS=("debezium-server-rabbitmq-$VERSION.jar" "debezium-connector-postgres-$VERSION.jar")
@@ -27,13 +32,13 @@ for tool in mvn tar flock; do
   fi
 done
 
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.lock"
+mkdir -p "$ROOT"
+exec 9>"$ROOT/.$VERSION.lock"
 flock 9 # another fetch of the same version (a test run beside npm start) waits here
 if [[ -f "$DEST/.complete" ]]; then echo "$DEST"; exit 0; fi
 
 echo "fetch-debezium: fetching $ARTIFACT with Maven (about 780 MB the first time; later runs use ~/.m2)..." >&2
-work="$CACHE/.unpack.$$"
+work="$ROOT/.$VERSION.unpack.$$"
 rm -rf "$work" "$DEST"
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
@@ -56,3 +61,5 @@ done
 mv "$work/debezium-server" "$DEST"
 touch "$DEST/.complete"
 echo "$DEST"
+exit
+}
