@@ -13,3 +13,4 @@ export { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConf
 export { type ChildInstance, startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 export { type RabbitInstance, type RabbitInstanceOptions, startRabbit } from './rabbitInstance.js';
 export { REPO_ROOT, SERVICES, type ServiceName, serviceCommand, spawnService, stopChild } from './serviceProcess.js';
+export { debeziumHome, pinnedVersion, requireTool, sumstreamCacheDir, toolPath, toolsDir, type ToolName } from './toolPath.js';
