@@ -4,10 +4,12 @@
  * (publisher confirms, persistent), with offsets in a file under dataDir. The committed
  * `deploy/debezium/application.properties` is the configuration; debeziumEnv() fills in the
  * deployment from DATABASE_URL / AMQP_URL. The server itself is fetched from Maven Central by
- * scripts/fetch-debezium.sh into .sumstream/cache/ on first use.
+ * scripts/fetch-debezium.sh into the per-user cache (debeziumHome(): ~/.cache/sumstream/debezium/):
+ * before the tests by scripts/install-test-tools.sh, which the tests find through `installDir`;
+ * by startDebezium itself, on first use, when no `installDir` is given (npm start).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,6 +48,13 @@ export interface DebeziumInstanceOptions {
   bindHost?: string;
   /** Debezium Server release to fetch and run. Default DEBEZIUM_VERSION. */
   version?: string;
+  /**
+   * Where that release is installed: debeziumHome(version, env), as scripts/fetch-debezium.sh
+   * installs it. When given, nothing is fetched: a missing install is an error naming the command
+   * (tests pass it: nothing downloads during a test). When omitted, scripts/fetch-debezium.sh runs
+   * first and fetches it if needed (about 780 MB the first time), as `npm start` does.
+   */
+  installDir?: string;
   /** A JDK/JRE to prefer (JAVA_HOME); otherwise the highest Java 21+ under /usr/lib/jvm, then `java` on PATH. */
   javaHome?: string | undefined;
   /** JVM options. Default tuned for a quick start on a small machine: serial GC, C1 only, 1 GiB heap. */
@@ -76,10 +85,16 @@ const DEFAULT_JVM_OPTIONS = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xm
 /** Logged by Debezium's PostgreSQL connector once the replication stream is being consumed. */
 const STREAMING_LINE = /PostgresStreamingChangeEventSource.*Processing messages/;
 
-/** Fetches Debezium Server if needed, prepares PostgreSQL and RabbitMQ, starts the server and waits until it streams. */
+/** Fetches Debezium Server if needed (unless `installDir` is given), prepares PostgreSQL and RabbitMQ, starts the server and waits until it streams. */
 export async function startDebezium(options: DebeziumInstanceOptions): Promise<DebeziumInstance> {
   const log = options.log ?? (() => undefined);
   const version = options.version ?? DEBEZIUM_VERSION;
+  if (options.installDir !== undefined && !existsSync(path.join(options.installDir, '.complete'))) {
+    throw new Error(
+      `Debezium Server ${version} is not installed in ${options.installDir}. Install it with \`bash scripts/fetch-debezium.sh ${version}\`, ` +
+        'or everything the tests need with `bash scripts/install-test-tools.sh` (npm test runs it before the tests).',
+    );
+  }
   const httpPort = options.httpPort ?? 3003;
   const bindHost = options.bindHost ?? '127.0.0.1';
   const topology: TopologyConfig = {
@@ -102,13 +117,13 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
   if (await isPortOpen(httpPort, bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost)) {
     throw new Error(`Debezium Server's HTTP port ${httpPort} is already in use; set SUMSTREAM_DEBEZIUM_PORT to a free port.`);
   }
-  const installDir = await fetchDebezium(version, log);
+  const installDir = options.installDir ?? (await fetchDebezium(version, log));
   await prepareStores(options.databaseUrl, options.amqpUrl, topology);
 
   await mkdir(path.join(options.dataDir, 'config'), { recursive: true });
   await copyFile(DEBEZIUM_PROPERTIES, path.join(options.dataDir, 'config', 'application.properties'));
   const runner = (await readdir(installDir)).find((name) => /^debezium-server-.*runner\.jar$/.test(name));
-  if (!runner) throw new Error(`No debezium-server-*-runner.jar in ${installDir}; delete that folder and start again to fetch it anew.`);
+  if (!runner) throw new Error(`No debezium-server-*-runner.jar in ${installDir}; delete that folder and run \`bash scripts/fetch-debezium.sh ${version}\` to fetch it anew.`);
   const env = debeziumEnv({
     databaseUrl: options.databaseUrl,
     amqpUrl: options.amqpUrl,

@@ -13,6 +13,7 @@ import { devStackConfig } from './devStackConfig.js';
 import { startPostgres } from './postgresInstance.js';
 import { startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 import { startRabbit } from './rabbitInstance.js';
+import { debeziumHome } from './toolPath.js';
 import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
 
 const COLORS: Record<ServiceName | 'debezium' | 'dev-stack', string> = { 'add-service': '36', 'cdc-relay': '35', debezium: '35', 'sum-service': '33', 'dev-stack': '32' };
@@ -114,13 +115,15 @@ function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number
 }
 
 /**
- * Debezium Server in the cdc-relay's place (fetched on first use), restarted like a service when
- * it exits unasked. The first start is awaited, so a missing Java or Maven stops `npm start` with
- * the fix; a failed restart is tried again later.
+ * Debezium Server in the cdc-relay's place, restarted like a service when it exits unasked.
+ * startDebezium is given no installDir, so scripts/fetch-debezium.sh fetches it into the per-user
+ * cache on first use (tests instead find it installed by scripts/install-test-tools.sh). The first
+ * start is awaited, so a missing Java or Maven stops `npm start` with the fix; a failed restart is
+ * tried again later.
  */
 async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: number): Promise<void> {
   const started = Date.now();
-  say('dev-stack', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central)`);
+  say('dev-stack', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central into ${debeziumHome(config.debeziumVersion, process.env)})`);
   const starting = startDebezium({
     databaseUrl,
     amqpUrl,
