@@ -42,6 +42,8 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
   describe(`CDC contract: ${name}`, () => {
     let stack: Stack;
     let cdc: CdcHandle | undefined;
+    /** Why the first start of the CDC failed (e.g. it is not installed): every test fails with it, rather than being skipped. */
+    let startFailure: unknown;
     let amqpConnection: ChannelModel;
     let channel: Channel;
     let expected = 0n;
@@ -54,7 +56,11 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
       channel = await amqpConnection.createChannel();
       await channel.assertQueue(SPY_QUEUE, { durable: false });
       await channel.bindQueue(SPY_QUEUE, TOPOLOGY.exchange, TOPOLOGY.routingKey);
-      cdc = await startCdc(stack);
+      try {
+        cdc = await startCdc(stack);
+      } catch (error) {
+        startFailure = error;
+      }
     }, startTimeoutMs + 60_000);
 
     afterAll(async () => {
@@ -63,7 +69,10 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
       await stack?.stop();
     });
 
-    const showLogsOnFailure = () => onTestFailed(() => console.error(`last lines of the stack's processes:\n${stack.logs.slice(-80).join('\n')}`));
+    const showLogsOnFailure = () => {
+      if (startFailure !== undefined) throw startFailure;
+      onTestFailed(() => console.error(`last lines of the stack's processes:\n${stack.logs.slice(-80).join('\n')}`));
+    };
 
     it('(a) carries 300 Adds from 10 concurrent clients to the sum exactly, each with its event id and payload', { timeout: 120_000 }, async () => {
       showLogsOnFailure();

@@ -1,8 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { requireTool } from '../../src/dev-stack/index.js';
 import type { AdditionClient } from '../helpers/additionClient.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
@@ -76,10 +76,9 @@ describe('gRPC surface of the add-service', () => {
     health.close();
   });
 
-  it('lists and describes the service by reflection with grpcurl (no proto file)', async (context) => {
-    const install = spawnSync('bash', ['scripts/install-tools.sh', 'grpcurl'], { encoding: 'utf8', timeout: 300_000 });
-    const grpcurl = `${install.stdout.trim()}/grpcurl`;
-    if (install.status !== 0 || !existsSync(grpcurl)) return context.skip(`grpcurl could not be installed: ${install.stderr.slice(-300)}`);
+  it('lists and describes the service by reflection with grpcurl (no proto file)', () => {
+    // The pinned grpcurl, installed before the tests by scripts/install-test-tools.sh; never here.
+    const grpcurl = requireTool('grpcurl', process.env);
     const list = execFileSync(grpcurl, ['-plaintext', address, 'list'], { encoding: 'utf8' });
     expect(list.split('\n')).toContain('Addition');
     const described = execFileSync(grpcurl, ['-plaintext', address, 'describe', 'Addition'], { encoding: 'utf8' });

