@@ -27,7 +27,8 @@ export function decodeOutboxInsert(message: InsertMessage, table: { schema: stri
     if (value === undefined || value === null) {
       throw new Error(`Outbox row lacks column ${column}; the outbox needs id, aggregatetype, aggregateid, type and payload (see migrations/0001).`);
     }
-    return String(value);
+    if (typeof value === 'string') return value;
+    return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' ? value.toString() : JSON.stringify(value);
   };
   const payload = row['payload'];
   return {

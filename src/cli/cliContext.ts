@@ -21,5 +21,5 @@ export interface CliContext {
    * Takes over Ctrl-C and SIGTERM for the running command (the handler gets the signal's name).
    * Without one, the CLI exits at once with 130 / 143.
    */
-  onInterrupt(handler: (signal: NodeJS.Signals) => void): void;
+  onInterrupt(this: void, handler: (signal: NodeJS.Signals) => void): void;
 }

@@ -71,7 +71,7 @@ export async function followSumStream(options: FollowOptions): Promise<FollowOut
         return outcome(options.signal.aborted ? 'aborted' : 'closed');
       }
       if (chunk.done) return outcome('closed');
-      for (const event of parser.push(decoder.decode(chunk.value, { stream: true }))) {
+      for (const event of parser.push(decoder.decode(chunk.value as Uint8Array, { stream: true }))) {
         if (event.event !== 'sum') continue;
         let update: SumUpdate;
         try {

@@ -15,10 +15,15 @@ export function debeziumLogLine(line: string): string | undefined {
     // Plain text: the banner, a JVM message on stderr. Skip blank and indented (continuation) lines.
     return /^\S/.test(line) && !/^[\s/_\\|(),.'<>-]+$/.test(line) ? line : undefined;
   }
-  const level = String(entry.level ?? 'INFO');
-  const message = String(entry.message ?? '');
+  const level = text(entry.level ?? 'INFO');
+  const message = text(entry.message ?? '');
   if (!/^(WARN|WARNING|ERROR|FATAL|SEVERE)$/.test(level) && !MILESTONES.test(message)) return undefined;
-  const logger = String(entry.loggerName ?? '').split('.').pop();
-  const cause = entry.exception?.message ? ` (${String(entry.exception.message)})` : '';
+  const logger = text(entry.loggerName ?? '').split('.').pop();
+  const cause = entry.exception?.message ? ` (${text(entry.exception.message)})` : '';
   return `${level} ${logger}: ${message}${cause}`;
+}
+
+/** A JSON log field as text: strings as they are, anything else as JSON. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

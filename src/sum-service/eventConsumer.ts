@@ -151,7 +151,8 @@ export class EventConsumer {
           void connection.close().catch(() => undefined);
           return;
         }
-        const publishedAt = (message.properties.headers as Record<string, unknown> | undefined)?.[PUBLISHED_AT_HEADER];
+        const headers: Record<string, unknown> | undefined = message.properties.headers;
+        const publishedAt = headers?.[PUBLISHED_AT_HEADER];
         if (typeof publishedAt === 'number' && !message.fields.redelivered) this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
         session.buffer.push(message);
         session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));

@@ -95,7 +95,7 @@ export class ReadAfterWaiter {
         },
         reject: (error) => {
           forget();
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         },
       };
       const onAbort = () => waiter.reject(new SumStreamError('unavailable', 'The client cancelled the read.'));

@@ -13,7 +13,7 @@ import { ADDITION_EVENT_TYPE } from '../../src/shared/vocabulary.js';
 import { EventConsumer } from '../../src/sum-service/eventConsumer.js';
 import { createSumMetrics, type SumMetrics } from '../../src/sum-service/sumMetrics.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/freePort.js';
+import { freePort } from '../../src/dev-stack/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 import { createTestVhost, type TestVhost } from '../helpers/testVhost.js';
 import { sleep } from '../../src/shared/backoff.js';
@@ -116,7 +116,10 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
       { reason: 'missing_id', body: Buffer.from(JSON.stringify({ a: '1', b: '2', amount: '3', acceptedAt: new Date().toISOString() })), options: {} },
       { reason: 'invalid_amount', body: Buffer.from(JSON.stringify({ ...goodPayload(randomUUID()), amount: 'lots' })), options: {} },
       { reason: 'conflicting_id', body: Buffer.from(JSON.stringify(goodPayload(conflictingId))), options: { messageId: randomUUID(), headers: { id: conflictingId } } },
-    ].map((m) => ({ ...m, marker: randomUUID(), options: { ...m.options, persistent: true } as Options.Publish }));
+    ].map((m) => {
+      const options: Options.Publish = { ...m.options, persistent: true };
+      return { ...m, marker: randomUUID(), options };
+    });
     for (const m of bad) m.options.headers = { ...(m.options.headers ?? {}), 'x-test-marker': m.marker };
 
     // When they are published interleaved
