@@ -14,6 +14,9 @@ export interface SseEvent {
  * without data is not dispatched). Feed it decoded text chunks in order, split anywhere.
  */
 export class SseParser {
+  /** @param onComment receives each `:` comment line (without the colon), e.g. keep-alives. */
+  constructor(private readonly onComment?: (text: string) => void) {}
+
   private buffer = '';
   private data: string[] = [];
   private eventType = '';
@@ -50,7 +53,10 @@ export class SseParser {
       this.eventType = '';
       return data.length === 0 ? undefined : { event: type || 'message', data: data.join('\n'), id: this.lastId };
     }
-    if (line.startsWith(':')) return undefined;
+    if (line.startsWith(':')) {
+      this.onComment?.(line.slice(1));
+      return undefined;
+    }
     const colon = line.indexOf(':');
     const field = colon < 0 ? line : line.slice(0, colon);
     let value = colon < 0 ? '' : line.slice(colon + 1);

@@ -1,10 +1,7 @@
 import { Agent, type IncomingHttpHeaders, request } from 'node:http';
+import { type SseEvent, SseParser } from '../../src/cli/SseParser.js';
 
-export interface SseEvent {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
+export type { SseEvent };
 
 /** A Server-Sent Events connection as a test sees it: every event, comment and retry hint, in order. */
 export interface SseStream {
@@ -22,15 +19,13 @@ export interface SseStream {
 const agent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
 
 /**
- * Opens `url` as an event stream and parses it (WHATWG rules for the fields a SumStream stream
- * uses: id, event, data, retry, comments). Resolves once the response headers arrived; a non-200
+ * Opens `url` as an event stream and parses it with the CLI's SseParser (WHATWG rules). Resolves once the response headers arrived; a non-200
  * answer resolves too, with its body as the only event's data.
  */
 export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
       let buffer = '';
-      let current: Partial<SseEvent> & { data?: string } = {};
       let closedResolve: () => void = () => undefined;
       const stream: SseStream = {
         status: res.statusCode ?? 0,
@@ -41,33 +36,16 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
         closed: new Promise<void>((r) => (closedResolve = r)),
         close: () => req.destroy(),
       };
+      // The CLI's parser, so the tests read a stream exactly as `sumstream watch` does.
+      const parser = new SseParser((text) => stream.comments.push(text.trim()));
       res.setEncoding('utf8');
-      const line = (text: string) => {
-        if (text === '') {
-          if (current.data !== undefined) stream.events.push({ id: current.id, event: current.event ?? 'message', data: current.data });
-          current = {};
-          return;
-        }
-        if (text.startsWith(':')) return void stream.comments.push(text.slice(1).trim());
-        const colon = text.indexOf(':');
-        const field = colon < 0 ? text : text.slice(0, colon);
-        const value = colon < 0 ? '' : text.slice(colon + 1).replace(/^ /, '');
-        if (field === 'data') current.data = current.data === undefined ? value : `${current.data}\n${value}`;
-        else if (field === 'id') current.id = value;
-        else if (field === 'event') current.event = value;
-        else if (field === 'retry' && /^\d+$/.test(value)) stream.retry = Number(value);
-      };
       res.on('data', (chunk: string) => {
         if (stream.status !== 200) {
           buffer += chunk;
           return;
         }
-        buffer += chunk;
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          line(buffer.slice(0, newline).replace(/\r$/, ''));
-          buffer = buffer.slice(newline + 1);
-        }
+        stream.events.push(...parser.push(chunk));
+        stream.retry = parser.retryMs;
       });
       let finished = false;
       const done = () => {
