@@ -4,9 +4,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { REPO_ROOT, runOk, startPostgres, startRabbit } from '../src/dev-stack/index.js';
-import { freePorts } from '../test/helpers/freePort.js';
-import { reapStaleRuns } from '../test/helpers/reapStaleRuns.js';
+import type { Env } from '../src/shared/config/envReader.js';
+import { freePorts, reapStaleRuns, REPO_ROOT, runOk, startPostgres, startRabbit } from '../src/dev-stack/index.js';
 
 export interface BenchEnvironment {
   /** Superuser URL of the benchmark's own PostgreSQL. */
@@ -16,6 +15,8 @@ export interface BenchEnvironment {
   /** Marker in the command lines of the PostgreSQL and RabbitMQ processes (their data folder). */
   runDir: string;
   machine: MachineInfo;
+  /** The environment `npm run bench` was started with (its composition root read it). */
+  processEnv: Env;
   stop(): Promise<void>;
 }
 
@@ -30,7 +31,7 @@ export interface MachineInfo {
 }
 
 /** Starts a throwaway PostgreSQL and RabbitMQ for the benchmarks in .sumstream/bench/run-<id>/. */
-export async function startBenchEnvironment(log: (line: string) => void): Promise<BenchEnvironment> {
+export async function startBenchEnvironment(processEnv: Env, log: (line: string) => void): Promise<BenchEnvironment> {
   const root = path.join(REPO_ROOT, '.sumstream', 'bench');
   await reapStaleRuns(root); // servers left by a benchmark run that was killed
   const runDir = path.join(root, `run-${process.pid}-${randomBytes(3).toString('hex')}`);
@@ -39,8 +40,17 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
   const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
   log(`starting PostgreSQL (${pgPort}) and RabbitMQ (${amqpPort}) in ${runDir}`);
   const [postgres, rabbit] = await Promise.all([
-    startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort }),
-    startRabbit({ dataDir: path.join(runDir, 'rabbitmq'), nodeName: `sumstream-bench-${process.pid}`, amqpPort, managementPort: mgmtPort, prometheusPort: promPort, distPort }),
+    startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort, binDir: processEnv['SUMSTREAM_PG_BIN'] }),
+    startRabbit({
+      dataDir: path.join(runDir, 'rabbitmq'),
+      nodeName: `sumstream-bench-${process.pid}`,
+      amqpPort,
+      managementPort: mgmtPort,
+      prometheusPort: promPort,
+      distPort,
+      binDir: processEnv['SUMSTREAM_RABBIT_BIN'],
+      env: processEnv,
+    }),
   ]);
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
@@ -51,6 +61,7 @@ export async function startBenchEnvironment(log: (line: string) => void): Promis
     databaseUrl: postgres.url,
     amqpManagementUrl: rabbit.managementUrl,
     runDir,
+    processEnv,
     machine: {
       cpu: os.cpus()[0]?.model ?? '?',
       cpus: os.cpus().length,

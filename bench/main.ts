@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const loadBefore = loadAverage();
   const outDir = options.outDir ?? path.join(REPO_ROOT, '.sumstream', 'bench', startedAt.toISOString().replace(/[:.]/g, '-'));
-  const env = await startBenchEnvironment(log);
+  const env = await startBenchEnvironment(process.env, log);
   const rows: BenchRow[] = [];
   const details: string[] = [];
   const record = (outcome: BenchOutcome): void => {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { ADD_SERVICE_KNOBS } from '../src/add-service/addServiceConfig.js';
 import { RELAY_KNOBS } from '../src/cdc-relay/relayConfig.js';
 import { CLI_KNOBS } from '../src/cli/cliConfig.js';
-import { DEV_STACK_KNOBS } from '../src/dev-stack/devStackConfig.js';
+import { DEV_STACK_KNOBS } from '../src/dev-stack/index.js';
 import { PROCESS_KNOBS, STORE_KNOBS, TOPOLOGY_KNOBS } from '../src/shared/config/commonConfig.js';
 import type { KnobGroup } from '../src/shared/config/knob.js';
 import { REPLICATION_KNOBS } from '../src/shared/config/replicationConfig.js';

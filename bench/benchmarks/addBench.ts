@@ -31,7 +31,7 @@ export async function addBench(env: BenchEnvironment, options: AddBenchOptions, 
     const barePort = Number(/listening (\d+)/.exec(bare.lines.join('\n'))![1]);
     const addresses = { sumstream: `127.0.0.1:${stack.ports.grpc}`, baseline: `127.0.0.1:${barePort}` };
     const clients: { name: string; run: (address: string) => Promise<ClientResult> }[] = [];
-    const ghz = toolPath('ghz');
+    const ghz = toolPath('ghz', env.processEnv);
     if (ghz) {
       clients.push({ name: `ghz, ${options.concurrency} concurrent on ${options.connections} connections`, run: (address) => ghzRun({ ghz, address, concurrency: options.concurrency, connections: options.connections, durationSeconds: options.durationSeconds }) });
     } else details.push('ghz not installed (bash scripts/install-tools.sh ghz): only the Node client ran.');

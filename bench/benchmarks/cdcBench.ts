@@ -82,6 +82,7 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
       const started = performance.now();
       let pid: number | undefined;
       const instance = startDebezium({
+        baseEnv: env.processEnv,
         databaseUrl: stack.databaseUrl,
         amqpUrl: stack.amqpUrl,
         dataDir,

@@ -57,7 +57,7 @@ async function scrapeAll(stack: Stack): Promise<Record<Page, string>> {
     scrapeMetrics(`http://127.0.0.1:${stack.ports.relayMetrics}/metrics`),
     scrapeMetrics(`http://127.0.0.1:${stack.ports.sum}/metrics`),
   ]);
-  return { add: add!, relay: relay!, sum: sum! };
+  return { add: add, relay: relay, sum: sum };
 }
 
 async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Promise<Sample> {
@@ -129,7 +129,7 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
   const rows: BenchRow[] = [];
   const grpc = `127.0.0.1:${stack.ports.grpc}`;
   const addArgs = ['--target', 'add', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', grpc, '--rest', `http://127.0.0.1:${stack.ports.sum}`];
-  const ghz = toolPath('ghz');
+  const ghz = toolPath('ghz', env.processEnv);
   try {
     const infra = { postgres: peakSampler(() => groupPssMiB(`${env.runDir}/postgres`)), rabbitmq: peakSampler(() => groupPssMiB(`${env.runDir}/rabbitmq`)) };
     // The lightest client available (ghz: Go) leaves the most CPU to the pipeline. Without a rate:

@@ -43,7 +43,7 @@ export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchO
     details.push(plan ? `CPU pinning: servers on CPU ${plan.server}, clients on CPU ${plan.client}.` : 'No CPU pinning (one CPU or no taskset).');
 
     const clients: { name: string; run: (base: string) => Promise<ClientResult> }[] = [];
-    const bombardier = toolPath('bombardier');
+    const bombardier = toolPath('bombardier', env.processEnv);
     if (bombardier) {
       clients.push({ name: `bombardier, ${options.connections} connections`, run: (base) => bombardierRun({ bombardier, url: `${base}/sum`, connections: options.connections, durationSeconds: options.durationSeconds, cpuList: plan?.client }) });
     } else details.push('bombardier not installed (bash scripts/install-tools.sh bombardier): only the Node client ran.');

@@ -33,7 +33,7 @@ function toInt64(name: string, value: string | number | null | undefined): bigin
  * Validates an Add request. `metadataKey` is the `idempotency-key` metadata entry, if sent:
  * present but blank counts as missing and is refused, as is a body key that differs from it.
  */
-export function validateAddRequest(request: RawAddRequest, metadataKey?: string | undefined): AddCommand {
+export function validateAddRequest(request: RawAddRequest, metadataKey?: string  ): AddCommand {
   const a = toInt64('a', request.a);
   const b = toInt64('b', request.b);
   const sum = a + b;

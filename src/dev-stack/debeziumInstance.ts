@@ -13,8 +13,9 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Env } from '../shared/config/envReader.js';
 import { checkReplicationPrerequisites } from '../shared/db/checkReplicationPrerequisites.js';
-import { DEFAULTS, type TopologyConfig } from '../shared/config/commonConfig.js';
+import { defaultTopology, type TopologyConfig } from '../shared/config/commonConfig.js';
 import { createPool } from '../shared/db/createPool.js';
 import { migrate } from '../shared/db/migrate.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
@@ -29,10 +30,14 @@ import { REPO_ROOT, stopChild } from './serviceProcess.js';
 export const DEBEZIUM_VERSION = '3.6.1.Final';
 /** Debezium Server 3.x is compiled for Java 21 (class files version 65). */
 export const DEBEZIUM_MIN_JAVA = 21;
+/** Debezium Server's defaults here (SUMSTREAM_DEBEZIUM_PORT takes its default from here). */
+export const DEBEZIUM_DEFAULTS = { httpPort: 3003 } as const;
 /** The committed configuration. */
 export const DEBEZIUM_PROPERTIES = path.join(REPO_ROOT, 'deploy', 'debezium', 'application.properties');
 
 export interface DebeziumInstanceOptions {
+  /** Environment the JVM inherits (the Debezium settings are added to it): pass the caller's. */
+  baseEnv: Env;
   /** PostgreSQL URL; the role needs REPLICATION and the server wal_level=logical. */
   databaseUrl: string;
   amqpUrl: string;
@@ -42,7 +47,7 @@ export interface DebeziumInstanceOptions {
   slot?: string;
   /** Exchange, routing key and the queues asserted before streaming. Default the shared defaults (`amq.topic`, `addition`, …). */
   topology?: Partial<TopologyConfig>;
-  /** Port of Debezium Server's HTTP endpoints (`/q/health`). Default 3003. */
+  /** Port of Debezium Server's HTTP endpoints (`/q/health`). Default `DEBEZIUM_DEFAULTS.httpPort`. */
   httpPort?: number;
   /** Interface those endpoints listen on. Default `127.0.0.1`. */
   bindHost?: string;
@@ -95,17 +100,9 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
         'or everything the tests need with `bash scripts/install-test-tools.sh` (npm test runs it before the tests).',
     );
   }
-  const httpPort = options.httpPort ?? 3003;
+  const httpPort = options.httpPort ?? DEBEZIUM_DEFAULTS.httpPort;
   const bindHost = options.bindHost ?? '127.0.0.1';
-  const topology: TopologyConfig = {
-    exchange: DEFAULTS.exchange,
-    routingKey: DEFAULTS.routingKey,
-    queue: DEFAULTS.queue,
-    deadLetterExchange: DEFAULTS.deadLetterExchange,
-    deadLetterQueue: DEFAULTS.deadLetterQueue,
-    deliveryLimit: DEFAULTS.deliveryLimit,
-    ...options.topology,
-  };
+  const topology: TopologyConfig = { ...defaultTopology(), ...options.topology };
 
   const java = findJava({ minMajor: DEBEZIUM_MIN_JAVA, javaHome: options.javaHome });
   if (!java) {
@@ -146,7 +143,7 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
     'io.debezium.server.Main',
   ];
   if (options.signal?.aborted) throw new Error('Debezium Server start abandoned.');
-  const child = spawn(java.bin, args, { cwd: options.dataDir, env: { ...process.env, ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(java.bin, args, { cwd: options.dataDir, env: { ...options.baseEnv, ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let streaming = false;
   const recent: string[] = [];
   const file = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;

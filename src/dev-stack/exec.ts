@@ -24,7 +24,7 @@ export interface RunOptions {
 export function run(cmd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      env: options.env ?? process.env,
+      env: options.env, // undefined: the child inherits this process's environment
       cwd: options.cwd,
       detached: options.detached ?? false,
       stdio: ['ignore', 'pipe', 'pipe'],

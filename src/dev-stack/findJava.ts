@@ -5,7 +5,7 @@ import path from 'node:path';
 export interface FindJavaOptions {
   /** Lowest acceptable feature release (21 for Debezium Server 3.x). */
   minMajor: number;
-  /** Checked first when set. Default `process.env.JAVA_HOME`. */
+  /** Checked first when set (the caller's `JAVA_HOME`). Default: none. */
   javaHome?: string | undefined;
   /** Folders holding JDKs, searched next (highest version wins). Default `['/usr/lib/jvm']`. */
   jvmDirs?: string[];
@@ -19,7 +19,7 @@ export interface JavaRuntime {
 }
 
 /**
- * Finds a Java runtime of at least `minMajor`: `JAVA_HOME`, then every JDK under /usr/lib/jvm
+ * Finds a Java runtime of at least `minMajor`: `javaHome`, then every JDK under /usr/lib/jvm
  * (the highest), then `java` on PATH. Returns undefined when none qualifies; `describeJava`
  * says what was found instead.
  */
@@ -36,7 +36,7 @@ export function describeJava(options: FindJavaOptions): string {
 }
 
 function* candidates(options: FindJavaOptions): Generator<JavaRuntime> {
-  const home = options.javaHome ?? process.env['JAVA_HOME'];
+  const home = options.javaHome;
   const fromHome = home ? runtimeIn(home) : undefined;
   if (fromHome) yield fromHome;
   const installed: JavaRuntime[] = [];

@@ -1,16 +1,19 @@
 /**
  * The development stack: project-owned PostgreSQL, RabbitMQ, Prometheus and Debezium Server, and the
- * SumStream processes started the way `npm start` starts them. Tests and benchmarks import it from
- * here only; `main.ts` beside this file is `npm start` itself.
+ * SumStream processes started the way `npm start` starts them. Tests, benchmarks and scripts import
+ * it from here only (eslint holds that); `main.ts` beside this file is `npm start` itself.
  */
 export { debeziumEnv, type DebeziumEnvOptions } from './debeziumEnv.js';
-export { DEBEZIUM_VERSION, type DebeziumInstance, type DebeziumInstanceOptions, startDebezium } from './debeziumInstance.js';
+export { DEBEZIUM_VERSION, startDebezium } from './debeziumInstance.js';
 export { debeziumLogLine } from './debeziumLogLine.js';
-export { isPortOpen, isProcessAlive, run, runOk, type RunOptions, type RunResult, sleep, tailFile } from './exec.js';
-export { describeJava, findJava, type FindJavaOptions, type JavaRuntime } from './findJava.js';
-export { type PostgresInstance, type PostgresInstanceOptions, startPostgres } from './postgresInstance.js';
+export { DEV_STACK_KNOBS } from './devStackConfig.js';
+export { isProcessAlive, run, runOk, sleep } from './exec.js';
+export { describeJava, findJava } from './findJava.js';
+export { freePort, freePorts } from './freePort.js';
+export { type PostgresInstance, startPostgres } from './postgresInstance.js';
 export { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig } from './prometheusConfig.js';
 export { type ChildInstance, startPostgresExporter, startPrometheus } from './prometheusInstance.js';
-export { type RabbitInstance, type RabbitInstanceOptions, startRabbit } from './rabbitInstance.js';
+export { type RabbitInstance, startRabbit } from './rabbitInstance.js';
+export { reapStaleRuns } from './reapStaleRuns.js';
 export { REPO_ROOT, SERVICES, type ServiceName, serviceCommand, spawnService, stopChild } from './serviceProcess.js';
-export { debeziumHome, pinnedVersion, requireTool, sumstreamCacheDir, toolPath, toolsDir, type ToolName } from './toolPath.js';
+export { debeziumHome, requireTool, type ToolName, toolPath } from './toolPath.js';

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     say('dev-stack', `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`);
-    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, log: (l) => say('dev-stack', l) });
+    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, binDir: config.pgBin, log: (l) => say('dev-stack', l) });
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
@@ -47,6 +47,8 @@ async function main(): Promise<void> {
       managementPort: config.rabbitManagementPort,
       prometheusPort: config.rabbitPrometheusPort,
       distPort: config.rabbitDistPort,
+      binDir: config.rabbitBin,
+      env: process.env,
       log: (l) => say('dev-stack', l),
     });
     stops.push(() => rabbit.stop());
@@ -82,11 +84,12 @@ async function main(): Promise<void> {
 /** Prometheus (the committed config and alert rules, rendered for the ports in use) and the PostgreSQL exporter. */
 async function startObservability(databaseUrl: string): Promise<string> {
   const important = (l: string) => /level=(warn|error)/.test(l) && say('dev-stack', l);
-  const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, log: important });
+  const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, env: process.env, log: important });
   stops.push(() => exporter.stop());
   const prometheus = await startPrometheus({
     dataDir: path.join(config.home, 'prometheus'),
     port: config.prometheusPort,
+    env: process.env,
     targets: {
       'add-service': `127.0.0.1:${config.ports.addMetrics}`,
       'cdc-relay': `127.0.0.1:${config.ports.relayMetrics}`,
@@ -125,6 +128,7 @@ async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: 
   const started = Date.now();
   say('dev-stack', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central into ${debeziumHome(config.debeziumVersion, process.env)})`);
   const starting = startDebezium({
+    baseEnv: process.env,
     databaseUrl,
     amqpUrl,
     dataDir: path.join(config.home, 'debezium'),

@@ -26,6 +26,8 @@ export interface PostgresInstanceOptions {
   port: number;
   /** Address to listen on (listen_addresses). Default '127.0.0.1'. */
   host?: string;
+  /** Folder holding pg_ctl, initdb and postgres (`SUMSTREAM_PG_BIN`). Default: the highest /usr/lib/postgresql/<version>/bin. */
+  binDir?: string | undefined;
   /** Receives progress lines. Default: discard. */
   log?: (line: string) => void;
 }
@@ -46,12 +48,11 @@ export interface PostgresInstance {
 const ROLE = 'sumstream';
 const PG_OS_USER = 'postgres';
 
-/** Highest /usr/lib/postgresql/<version>/bin containing pg_ctl, or SUMSTREAM_PG_BIN. */
-export function findPostgresBin(): string {
-  const fromEnv = process.env.SUMSTREAM_PG_BIN;
-  if (fromEnv) {
-    if (existsSync(path.join(fromEnv, 'pg_ctl'))) return fromEnv;
-    throw new Error(`SUMSTREAM_PG_BIN=${fromEnv} has no pg_ctl; unset it or point it at a PostgreSQL bin directory`);
+/** `binDir` when given (it must hold pg_ctl), else the highest /usr/lib/postgresql/<version>/bin containing pg_ctl. */
+export function findPostgresBin(binDir?: string): string {
+  if (binDir) {
+    if (existsSync(path.join(binDir, 'pg_ctl'))) return binDir;
+    throw new Error(`SUMSTREAM_PG_BIN=${binDir} has no pg_ctl; unset it or point it at a PostgreSQL bin directory`);
   }
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
@@ -74,7 +75,7 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
   if (!path.isAbsolute(dataDir)) throw new Error(`postgres dataDir must be absolute, got ${dataDir}`);
-  const bin = findPostgresBin();
+  const bin = findPostgresBin(options.binDir);
   const base = path.dirname(dataDir);
   const logFile = path.join(base, 'logs', 'postgresql.log');
   const asRoot = process.getuid?.() === 0;

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Env } from '../shared/config/envReader.js';
 import { isPortOpen, sleep } from './exec.js';
 import { ALERTS_FILE, type PrometheusTargets, renderPrometheusConfig } from './prometheusConfig.js';
 import { stopChild } from './serviceProcess.js';
@@ -17,6 +18,8 @@ export interface PrometheusInstanceOptions {
   scrapeInterval?: string;
   /** The Prometheus binary. Default `prometheus` on PATH (Debian package `prometheus`). */
   binary?: string;
+  /** Environment the child inherits: pass the caller's. */
+  env: Env;
   log?: (line: string) => void;
 }
 
@@ -42,7 +45,7 @@ export async function startPrometheus(options: PrometheusInstanceOptions): Promi
       '--storage.tsdb.retention.time=2d',
       '--web.enable-lifecycle',
     ],
-    {},
+    options.env,
     (line) => options.log?.(`prometheus: ${line}`),
   );
   const url = `http://127.0.0.1:${options.port}`;
@@ -55,6 +58,8 @@ export interface PostgresExporterOptions {
   port: number;
   /** Default `prometheus-postgres-exporter` on PATH (Debian package of that name). */
   binary?: string;
+  /** Environment the child inherits: pass the caller's. */
+  env: Env;
   log?: (line: string) => void;
 }
 
@@ -65,15 +70,15 @@ export async function startPostgresExporter(options: PostgresExporterOptions): P
   const child = spawnLogged(
     options.binary ?? 'prometheus-postgres-exporter',
     [`--web.listen-address=127.0.0.1:${options.port}`],
-    { DATA_SOURCE_NAME: dsn.toString() },
+    { ...options.env, DATA_SOURCE_NAME: dsn.toString() },
     (line) => options.log?.(`postgres-exporter: ${line}`),
   );
   await waitFor(child, 'postgres-exporter', () => isPortOpen(options.port));
   return { url: `http://127.0.0.1:${options.port}`, process: child, stop: async () => void (await stopChild(child)) };
 }
 
-function spawnLogged(command: string, args: string[], env: Record<string, string>, log: (line: string) => void): ChildProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnLogged(command: string, args: string[], env: Env, log: (line: string) => void): ChildProcess {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.on('error', (error) => log(`cannot run ${command}: ${error.message} (install it: apt-get install ${command === 'prometheus' ? 'prometheus' : command})`));
   for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', log);
   return child;

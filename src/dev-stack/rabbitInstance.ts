@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Env } from '../shared/config/envReader.js';
 import { isPortOpen, isProcessAlive, runOk, sleep, tailFile } from './exec.js';
 
 export interface RabbitInstanceOptions {
@@ -34,6 +35,10 @@ export interface RabbitInstanceOptions {
   distPort?: number;
   /** Give up waiting for the node to boot after this many milliseconds. Default 120000. */
   startTimeoutMs?: number;
+  /** Folder holding rabbitmq-server and rabbitmqctl (`SUMSTREAM_RABBIT_BIN`). Default `/usr/lib/rabbitmq/bin` (Debian). */
+  binDir?: string | undefined;
+  /** Environment the broker and rabbitmqctl inherit (its RABBITMQ_* variables are ignored): pass the caller's. */
+  env: Env;
   /** Receives progress lines. Default: discard. */
   log?: (line: string) => void;
 }
@@ -55,12 +60,13 @@ export interface RabbitInstance {
   ctl(args: string[]): Promise<string>;
 }
 
-const RABBIT_BIN = process.env.SUMSTREAM_RABBIT_BIN ?? '/usr/lib/rabbitmq/bin';
+const DEFAULT_RABBIT_BIN = '/usr/lib/rabbitmq/bin';
 const USER = 'sumstream';
 
 export async function startRabbit(options: RabbitInstanceOptions): Promise<RabbitInstance> {
   const { dataDir, amqpPort, managementPort, prometheusPort } = options;
   const log = options.log ?? (() => {});
+  const RABBIT_BIN = options.binDir || DEFAULT_RABBIT_BIN;
   if (!path.isAbsolute(dataDir)) throw new Error(`rabbit dataDir must be absolute, got ${dataDir}`);
   if (!existsSync(path.join(RABBIT_BIN, 'rabbitmq-server'))) {
     throw new Error(
@@ -73,7 +79,7 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
     throw new Error(`distPort defaults to amqpPort + 20000 = ${distPort}, which is not a valid port; pass distPort explicitly`);
   }
   const nodeName = options.nodeName.includes('@') ? options.nodeName : `${options.nodeName}@localhost`;
-  const env = await prepareDataDir(dataDir, nodeName, distPort, { amqpPort, managementPort, prometheusPort });
+  const env = await prepareDataDir(dataDir, nodeName, distPort, { amqpPort, managementPort, prometheusPort }, options.env);
   const pidFile = path.join(dataDir, 'rabbitmq.pid');
   const logFile = path.join(dataDir, 'log', `${nodeName}.log`);
   const stdoutFile = path.join(dataDir, 'stdout.log');
@@ -155,6 +161,7 @@ async function prepareDataDir(
   nodeName: string,
   distPort: number,
   ports: { amqpPort: number; managementPort: number; prometheusPort: number },
+  inherited: Env,
 ): Promise<NodeJS.ProcessEnv> {
   const home = path.join(dataDir, 'home');
   await mkdir(home, { recursive: true });
@@ -189,7 +196,7 @@ async function prepareDataDir(
   await writeFile(path.join(dataDir, 'rabbitmq-env.conf'), '# intentionally empty (replaces /etc/rabbitmq/rabbitmq-env.conf)\n');
 
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RABBITMQ_')) env[k] = v;
+  for (const [k, v] of Object.entries(inherited)) if (!k.startsWith('RABBITMQ_')) env[k] = v;
   return {
     ...env,
     HOME: home, // Erlang reads $HOME/.erlang.cookie: same cookie for the server and rabbitmqctl

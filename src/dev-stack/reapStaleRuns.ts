@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { isProcessAlive, sleep } from '../../src/dev-stack/index.js';
+import { isProcessAlive, sleep } from './exec.js';
 
 /**
  * Kills the PostgreSQL and RabbitMQ servers of earlier runs under `root` (folders run-*, each with

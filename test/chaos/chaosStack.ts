@@ -18,9 +18,8 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { isProcessAlive, type PostgresInstance, type RabbitInstance, REPO_ROOT, type ServiceName, SERVICES, sleep, spawnService, startPostgres, startRabbit, stopChild } from '../../src/dev-stack/index.js';
+import { freePorts, isProcessAlive, type PostgresInstance, type RabbitInstance, REPO_ROOT, type ServiceName, SERVICES, sleep, spawnService, startPostgres, startRabbit, stopChild } from '../../src/dev-stack/index.js';
 import { readSum } from '../../src/load/sumCheck.js';
-import { freePorts } from '../helpers/freePort.js';
 
 export const CHAOS_ROOT = path.join(REPO_ROOT, '.sumstream', 'chaos');
 /** Marks the processes of one run, so a later run can recognise its orphans. */
@@ -224,8 +223,17 @@ export class ChaosStack {
     ];
     const t0 = Date.now();
     const started = await Promise.allSettled([
-      startPostgres({ dataDir: path.join(dir, 'postgres', 'data'), port: pgPort }),
-      startRabbit({ dataDir: path.join(dir, 'rabbitmq'), nodeName: `sumstream-chaos-${options.seed}-${process.pid}`, amqpPort, managementPort, prometheusPort, distPort }),
+      startPostgres({ dataDir: path.join(dir, 'postgres', 'data'), port: pgPort, binDir: process.env['SUMSTREAM_PG_BIN'] }),
+      startRabbit({
+        dataDir: path.join(dir, 'rabbitmq'),
+        nodeName: `sumstream-chaos-${options.seed}-${process.pid}`,
+        amqpPort,
+        managementPort,
+        prometheusPort,
+        distPort,
+        binDir: process.env['SUMSTREAM_RABBIT_BIN'],
+        env: process.env,
+      }),
     ]);
     const [pgResult, rabbitResult] = started;
     if (pgResult.status === 'rejected' || rabbitResult.status === 'rejected') {

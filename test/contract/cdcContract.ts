@@ -70,7 +70,7 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
     });
 
     const showLogsOnFailure = () => {
-      if (startFailure !== undefined) throw startFailure;
+      if (startFailure !== undefined) throw startFailure instanceof Error ? startFailure : new Error(JSON.stringify(startFailure));
       onTestFailed(() => console.error(`last lines of the stack's processes:\n${stack.logs.slice(-80).join('\n')}`));
     };
 

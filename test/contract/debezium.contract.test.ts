@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { DEBEZIUM_VERSION, debeziumHome, startDebezium } from '../../src/dev-stack/index.js';
-import { freePort } from '../helpers/freePort.js';
+import { DEBEZIUM_VERSION, debeziumHome, freePort, startDebezium } from '../../src/dev-stack/index.js';
 import { describeCdcContract } from './cdcContract.js';
 
 /** One data folder for every start against the stack: the offsets file is how a restart resumes. */
@@ -20,6 +19,7 @@ describeCdcContract(
   async (stack) => {
     dataDir ??= await mkdtemp(path.join(os.tmpdir(), 'sumstream-debezium-'));
     const instance = await startDebezium({
+      baseEnv: process.env,
       databaseUrl: stack.databaseUrl,
       amqpUrl: stack.amqpUrl,
       dataDir,

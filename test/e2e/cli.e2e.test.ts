@@ -6,11 +6,10 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type PostgresInstance, startPostgres } from '../../src/dev-stack/index.js';
+import { freePorts, type PostgresInstance, startPostgres } from '../../src/dev-stack/index.js';
 import { commonConfig } from '../../src/shared/config/commonConfig.js';
 import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePorts } from '../helpers/freePort.js';
 import { runCli as cli } from '../helpers/runCli.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
@@ -100,7 +99,7 @@ describe('the sumstream CLI against real PostgreSQL, RabbitMQ and processes', ()
       const [port] = await freePorts(1);
       let server: PostgresInstance | undefined;
       try {
-        server = await startPostgres({ dataDir: path.join(base, 'data'), port: port! });
+        server = await startPostgres({ dataDir: path.join(base, 'data'), port: port!, binDir: process.env.SUMSTREAM_PG_BIN });
         const admin = new pg.Client({ connectionString: server.url });
         await admin.connect();
         await admin.query('ALTER SYSTEM SET wal_level = replica');

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ChildInstance, startPostgresExporter, startPrometheus } from '../../src/dev-stack/index.js';
+import { type ChildInstance, freePorts, startPostgresExporter, startPrometheus } from '../../src/dev-stack/index.js';
 import { alertExpressions, dashboardExpressions } from '../helpers/dashboardExpressions.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePorts } from '../helpers/freePort.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 interface QueryResult {
@@ -44,12 +43,13 @@ describe('observability against a real Prometheus (Debian package)', () => {
   beforeAll(async () => {
     stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), env: { LOG_LEVEL: 'debug' } });
     const [exporterPort, prometheusPort] = (await freePorts(2)) as [number, number];
-    exporter = await startPostgresExporter({ databaseUrl: stack.databaseUrl, port: exporterPort });
+    exporter = await startPostgresExporter({ databaseUrl: stack.databaseUrl, port: exporterPort, env: process.env });
     dataDir = await mkdtemp(path.join(tmpdir(), 'sumstream-prometheus-'));
     prometheus = await startPrometheus({
       dataDir,
       port: prometheusPort,
       scrapeInterval: '1s',
+      env: process.env,
       targets: {
         'add-service': `127.0.0.1:${stack.ports.addMetrics}`,
         'cdc-relay': `127.0.0.1:${stack.ports.relayMetrics}`,

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { originalProtoClient } from '../helpers/additionClient.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/freePort.js';
+import { freePort } from '../../src/dev-stack/index.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 /** Random int64-ish operands: mostly small, some near ±2^40 so the total leaves float range. */

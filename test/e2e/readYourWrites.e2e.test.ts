@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AdditionClient } from '../helpers/additionClient.js';
-import { freePort } from '../helpers/freePort.js';
+import { freePort } from '../../src/dev-stack/index.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 interface Trial {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/freePort.js';
+import { freePort } from '../../src/dev-stack/index.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 async function relayActive(port: number): Promise<number> {

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/freePort.js';
+import { freePort } from '../../src/dev-stack/index.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 describe('REST surface of the sum-service', () => {

@@ -6,9 +6,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { serviceCommand, SERVICES } from '../../src/dev-stack/index.js';
+import { freePorts, serviceCommand, SERVICES } from '../../src/dev-stack/index.js';
 import { AdditionClient } from '../helpers/additionClient.js';
-import { freePorts } from '../helpers/freePort.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 const secret = () => randomBytes(18).toString('base64url');

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { AdditionClient } from '../helpers/additionClient.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePorts } from '../helpers/freePort.js';
+import { freePorts } from '../../src/dev-stack/index.js';
 import { type GrpcWatcher, watchGrpc } from '../helpers/grpcWatcher.js';
 import { metricValue } from '../helpers/metricValue.js';
 import { openSse, type SseStream, sumOfEvent } from '../helpers/sseClient.js';

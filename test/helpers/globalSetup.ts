@@ -12,9 +12,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { startPostgres, startRabbit } from '../../src/dev-stack/index.js';
-import { freePorts } from './freePort.js';
-import { reapStaleRuns } from './reapStaleRuns.js';
+import { freePorts, reapStaleRuns, startPostgres, startRabbit } from '../../src/dev-stack/index.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -49,12 +47,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
 
     const started = await Promise.allSettled([
-      envDb ? undefined : startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort }),
+      envDb ? undefined : startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort, binDir: process.env.SUMSTREAM_PG_BIN }),
       envAmqp
         ? undefined
         : startRabbit({
             dataDir: path.join(runDir, 'rabbitmq'),
             nodeName: `sumstream-test-${id}`,
+            binDir: process.env.SUMSTREAM_RABBIT_BIN,
+            env: process.env,
             amqpPort,
             managementPort: mgmtPort,
             prometheusPort: promPort,

@@ -1,10 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { type ServiceName, spawnService, stopChild } from '../../src/dev-stack/index.js';
+import { freePorts, type ServiceName, spawnService, stopChild } from '../../src/dev-stack/index.js';
 import { AdditionClient } from './additionClient.js';
 import { eventually } from './eventually.js';
-import { freePorts } from './freePort.js';
 import { createTestDatabase } from './testDatabase.js';
 import { createTestVhost } from './testVhost.js';
 
