@@ -49,7 +49,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [forbid(PROCESSES, 'src/shared and src/sum-view are building blocks of the processes: they never import a process (CONTRIBUTING.md).')] },
+        {
+          patterns: [
+            forbid(
+              PROCESSES,
+              'src/shared and src/sum-view are building blocks of the processes: they never import a process (CONTRIBUTING.md).',
+            ),
+          ],
+        },
       ],
     },
   },
@@ -58,7 +65,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [forbid([...PROCESSES, 'sum-view'], 'src/shared never imports a process or src/sum-view (CONTRIBUTING.md).')] },
+        {
+          patterns: [
+            forbid([...PROCESSES, 'sum-view'], 'src/shared never imports a process or src/sum-view (CONTRIBUTING.md).'),
+          ],
+        },
       ],
     },
   },
@@ -87,7 +98,8 @@ export default tseslint.config(
         'error',
         {
           selector: "MemberExpression[object.name='process'][property.name='env']",
-          message: 'Only a composition root (main.ts) reads process.env; take the value as a typed option instead (CONTRIBUTING.md).',
+          message:
+            'Only a composition root (main.ts) reads process.env; take the value as a typed option instead (CONTRIBUTING.md).',
         },
       ],
     },

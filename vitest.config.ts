@@ -19,7 +19,15 @@ const projects: TestProjectInlineConfiguration[] = [
   { test: { name: 'unit', include: ['test/**/*.unit.test.ts'], testTimeout: 10_000 } },
   { test: { name: 'int', include: ['test/**/*.int.test.ts'], ...withServers } },
   { test: { name: 'e2e', include: ['test/**/*.e2e.test.ts', 'test/**/*.contract.test.ts'], ...withServers } },
-  { test: { name: 'chaos', include: ['test/**/*.chaos.test.ts'], testTimeout: 300_000, hookTimeout: 120_000, fileParallelism: false } },
+  {
+    test: {
+      name: 'chaos',
+      include: ['test/**/*.chaos.test.ts'],
+      testTimeout: 300_000,
+      hookTimeout: 120_000,
+      fileParallelism: false,
+    },
+  },
 ];
 
 export default defineConfig({ test: { projects } });

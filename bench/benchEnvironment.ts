@@ -37,10 +37,20 @@ export async function startBenchEnvironment(processEnv: Env, log: (line: string)
   const runDir = path.join(root, `run-${process.pid}-${randomBytes(3).toString('hex')}`);
   await mkdir(runDir, { recursive: true });
   await writeFile(path.join(runDir, 'owner.pid'), String(process.pid));
-  const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
+  const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   log(`starting PostgreSQL (${pgPort}) and RabbitMQ (${amqpPort}) in ${runDir}`);
   const [postgres, rabbit] = await Promise.all([
-    startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort, binDir: processEnv['SUMSTREAM_PG_BIN'] }),
+    startPostgres({
+      dataDir: path.join(runDir, 'postgres', 'data'),
+      port: pgPort,
+      binDir: processEnv['SUMSTREAM_PG_BIN'],
+    }),
     startRabbit({
       dataDir: path.join(runDir, 'rabbitmq'),
       nodeName: `sumstream-bench-${process.pid}`,
@@ -54,7 +64,8 @@ export async function startBenchEnvironment(processEnv: Env, log: (line: string)
   ]);
   const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
-  const pgVersion = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+  const pgVersion =
+    (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
   await client.end();
   const rabbitVersion = (await rabbit.ctl(['version']).catch(() => '?')).trim();
   return {

@@ -30,7 +30,10 @@ export class BenchOptionsError extends CommandLineError {
 function parseOnly(text: string): BenchmarkName[] {
   const only = text.split(',').map((s) => s.trim());
   const unknown = only.filter((name) => !(BENCHMARKS as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new BenchOptionsError(`--only: unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new BenchOptionsError(
+      `--only: unknown benchmark ${unknown.join(', ')}; choose from ${BENCHMARKS.join(', ')}`,
+    );
   return only as BenchmarkName[];
 }
 
@@ -67,7 +70,11 @@ function benchProgram(): Command {
     'Starts its own PostgreSQL and RabbitMQ (and SumStream processes) on free ports, runs each benchmark\nagainst its baseline in the same run, prints the results table and writes results.md/json.',
   )
     .usage('[options]')
-    .addOption(new Option('--only <LIST>', `comma-separated: ${BENCHMARKS.join(',')}`).argParser(parseOnly).default([...BENCHMARKS], 'all'))
+    .addOption(
+      new Option('--only <LIST>', `comma-separated: ${BENCHMARKS.join(',')}`)
+        .argParser(parseOnly)
+        .default([...BENCHMARKS], 'all'),
+    )
     .addOption(
       new Option(
         '--quick',
@@ -76,7 +83,12 @@ function benchProgram(): Command {
     )
     .addOption(count('--duration <SECONDS>', `each throughput run (default: ${SIZES.durationSeconds.full})`))
     .addOption(count('--rounds <N>', `runs per server, order alternating (default: ${SIZES.rounds.full})`))
-    .addOption(count('--held-connections <N>', `keep-alive connections held on GET /sum (default: ${SIZES.heldConnections.full})`))
+    .addOption(
+      count(
+        '--held-connections <N>',
+        `keep-alive connections held on GET /sum (default: ${SIZES.heldConnections.full})`,
+      ),
+    )
     .addOption(count('--hold <SECONDS>', `how long they are held (default: ${SIZES.holdSeconds.full})`))
     .addOption(count('--add-concurrency <N>', 'concurrent Adds in the closed-loop runs').default(ADD_CONCURRENCY))
     .addOption(count('--cdc-events <N>', `outbox events each CDC streams (default: ${SIZES.cdcEvents.full})`))
@@ -94,7 +106,8 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
   const parsed = parseCommandLine<ParsedFlags>(benchProgram(), argv, BenchOptionsError);
   if (parsed === 'help') return 'help';
   const v = parsed.options;
-  const size = (given: number | undefined, key: keyof typeof SIZES): number => given ?? SIZES[key][v.quick ? 'quick' : 'full'];
+  const size = (given: number | undefined, key: keyof typeof SIZES): number =>
+    given ?? SIZES[key][v.quick ? 'quick' : 'full'];
   return {
     only: v.only,
     durationSeconds: size(v.duration, 'durationSeconds'),

@@ -23,7 +23,8 @@ export interface BenchOutcome {
 
 export const fmt = {
   rate: (perSecond: number): string => `${Math.round(perSecond).toLocaleString('en-US')}/s`,
-  ms: (ms: number): string => (Number.isNaN(ms) ? 'n/a' : `${ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`),
+  ms: (ms: number): string =>
+    Number.isNaN(ms) ? 'n/a' : `${ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`,
   ratio: (value: number): string => `${value.toFixed(3)}x`,
   mib: (value: number): string => `${Math.round(value)} MiB`,
   int: (value: number): string => Math.round(value).toLocaleString('en-US'),

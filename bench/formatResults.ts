@@ -2,7 +2,15 @@ import type { BenchRow } from './benchResult.js';
 import type { MachineInfo } from './benchEnvironment.js';
 
 /** The results as Markdown: machine, command, table, details. */
-export function formatResults(input: { command: string; machine: MachineInfo; startedAt: string; minutes: number; loadBefore: number; rows: BenchRow[]; details: string[] }): string {
+export function formatResults(input: {
+  command: string;
+  machine: MachineInfo;
+  startedAt: string;
+  minutes: number;
+  loadBefore: number;
+  rows: BenchRow[];
+  details: string[];
+}): string {
   const cell = (text: string): string => text.replace(/\|/g, '\\|');
   const verdict = (met: boolean | undefined): string => (met === undefined ? '' : met ? 'met' : '**missed**');
   const m = input.machine;
@@ -13,7 +21,10 @@ export function formatResults(input: { command: string; machine: MachineInfo; st
     '',
     '| Benchmark | Measure | SumStream | Baseline | Ratio | Goal | |',
     '|---|---|---|---|---|---|---|',
-    ...input.rows.map((r) => `| ${cell(r.benchmark)} | ${cell(r.measure)} | ${cell(r.sumstream)} | ${cell(r.baseline)} | ${r.ratio} | ${cell(r.goal)} | ${verdict(r.met)} |`),
+    ...input.rows.map(
+      (r) =>
+        `| ${cell(r.benchmark)} | ${cell(r.measure)} | ${cell(r.sumstream)} | ${cell(r.baseline)} | ${r.ratio} | ${cell(r.goal)} | ${verdict(r.met)} |`,
+    ),
     '',
     ...input.details.map((d) => `- ${d}`),
     '',

@@ -36,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const startedAt = new Date();
   const loadBefore = loadAverage();
-  const outDir = options.outDir ?? path.join(REPO_ROOT, '.sumstream', 'bench', startedAt.toISOString().replace(/[:.]/g, '-'));
+  const outDir =
+    options.outDir ?? path.join(REPO_ROOT, '.sumstream', 'bench', startedAt.toISOString().replace(/[:.]/g, '-'));
   const env = await startBenchEnvironment(process.env, log);
   const rows: BenchRow[] = [];
   const details: string[] = [];
@@ -47,15 +48,48 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (options.only.includes('sum')) {
       log('GET /sum');
-      record(await sumReadBench(env, { durationSeconds: options.durationSeconds, rounds: options.rounds, connections: 64, heldConnections: options.heldConnections, holdSeconds: options.holdSeconds }, log));
+      record(
+        await sumReadBench(
+          env,
+          {
+            durationSeconds: options.durationSeconds,
+            rounds: options.rounds,
+            connections: 64,
+            heldConnections: options.heldConnections,
+            holdSeconds: options.holdSeconds,
+          },
+          log,
+        ),
+      );
     }
     if (options.only.includes('add')) {
       log('Durable Add');
-      record(await addBench(env, { durationSeconds: options.durationSeconds, rounds: options.rounds, concurrency: options.addConcurrency, connections: 8 }, log));
+      record(
+        await addBench(
+          env,
+          {
+            durationSeconds: options.durationSeconds,
+            rounds: options.rounds,
+            concurrency: options.addConcurrency,
+            connections: 8,
+          },
+          log,
+        ),
+      );
     }
     if (options.only.includes('pipeline')) {
       log('Pipeline');
-      record(await pipelineBench(env, { durationSeconds: Math.max(options.durationSeconds, 10), concurrency: options.addConcurrency, connections: 8 }, log));
+      record(
+        await pipelineBench(
+          env,
+          {
+            durationSeconds: Math.max(options.durationSeconds, 10),
+            concurrency: options.addConcurrency,
+            connections: 8,
+          },
+          log,
+        ),
+      );
     }
     if (options.only.includes('cdc')) {
       log('CDC: relay vs Debezium Server');
@@ -75,7 +109,10 @@ async function main(argv: string[]): Promise<number> {
   });
   await mkdir(outDir, { recursive: true });
   await writeFile(path.join(outDir, 'results.md'), markdown);
-  await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify({ startedAt, machine: env.machine, options, rows, details }, null, 2)}\n`);
+  await writeFile(
+    path.join(outDir, 'results.json'),
+    `${JSON.stringify({ startedAt, machine: env.machine, options, rows, details }, null, 2)}\n`,
+  );
   process.stdout.write(`${markdown}\nWritten to ${outDir}/results.md\n`);
   return 0;
 }

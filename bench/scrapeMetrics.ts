@@ -1,4 +1,9 @@
-import { type CumulativeHistogram, histogramCount, histogramDelta, histogramQuantile } from '../src/shared/metrics/histogramQuantile.js';
+import {
+  type CumulativeHistogram,
+  histogramCount,
+  histogramDelta,
+  histogramQuantile,
+} from '../src/shared/metrics/histogramQuantile.js';
 
 /** Reads a Prometheus text exposition: the sum of a metric over its label sets, and histogram buckets. */
 export async function scrapeMetrics(url: string): Promise<string> {

@@ -14,11 +14,24 @@ export interface Script {
  * Runs a TypeScript file of the repository as its own process (`node --import tsx FILE ...args`)
  * and resolves once one of its output lines matches `ready`.
  */
-export async function spawnScript(file: string, args: string[], ready: RegExp, env?: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Script> {
-  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnScript(
+  file: string,
+  args: string[],
+  ready: RegExp,
+  env?: NodeJS.ProcessEnv,
+  timeoutMs = 30_000,
+): Promise<Script> {
+  const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${file} did not print ${ready} within ${timeoutMs} ms:\n${lines.slice(-10).join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${file} did not print ${ready} within ${timeoutMs} ms:\n${lines.slice(-10).join('\n')}`)),
+      timeoutMs,
+    );
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         lines.push(line);

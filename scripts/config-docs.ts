@@ -17,13 +17,19 @@ import { LIVE_SUM_KNOBS } from '../src/sum-view/liveSumConfig.js';
 export const CONFIG_DOC = 'docs/configuration.md';
 
 export const KNOB_GROUPS: KnobGroup[] = [
-  { title: 'Shared by every process', knobs: [...Object.values(STORE_KNOBS), ...Object.values(TOPOLOGY_KNOBS), ...Object.values(PROCESS_KNOBS)] },
+  {
+    title: 'Shared by every process',
+    knobs: [...Object.values(STORE_KNOBS), ...Object.values(TOPOLOGY_KNOBS), ...Object.values(PROCESS_KNOBS)],
+  },
   { title: 'add-service', knobs: Object.values(ADD_SERVICE_KNOBS) },
   { title: 'cdc-relay', knobs: [...Object.values(REPLICATION_KNOBS), ...Object.values(RELAY_KNOBS)] },
   { title: 'sum-service', knobs: Object.values(SUM_SERVICE_KNOBS) },
   { title: 'Live sum and read-your-writes (add-service and sum-service)', knobs: Object.values(LIVE_SUM_KNOBS) },
   { title: '`npm start` (the dev stack)', knobs: Object.values(DEV_STACK_KNOBS) },
-  { title: '`sumstream` (the CLI; it also reads the ports, stores and topology above)', knobs: Object.values(CLI_KNOBS) },
+  {
+    title: '`sumstream` (the CLI; it also reads the ports, stores and topology above)',
+    knobs: Object.values(CLI_KNOBS),
+  },
 ];
 
 /** docs/configuration.md as it should be. */

@@ -11,8 +11,10 @@ import * as grpc from '@grpc/grpc-js';
 import { portArgument, readBaselineArguments } from './baselineArguments.js';
 import { loadAdditionProto } from '../../src/shared/grpc/loadAdditionProto.js';
 
-const [port] = readBaselineArguments('bench/baselines/bareAddServer.ts', 'grpc-js Addition server whose Add answers a + b without the database.', (program) =>
-  program.argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0),
+const [port] = readBaselineArguments(
+  'bench/baselines/bareAddServer.ts',
+  'grpc-js Addition server whose Add answers a + b without the database.',
+  (program) => program.argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0),
 ) as [number];
 
 interface AddRequest {
@@ -20,12 +22,18 @@ interface AddRequest {
   b: string;
 }
 
-const definition = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: grpc.ServiceClientConstructor };
+const definition = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as {
+  Addition: grpc.ServiceClientConstructor;
+};
 // The add-service's own server options (src/add-service/createGrpcServer.ts).
 const server = new grpc.Server({ 'grpc.max_receive_message_length': 4096, 'grpc.keepalive_permit_without_calls': 1 });
 server.addService(definition.Addition.service, {
   Add: (call: grpc.ServerUnaryCall<AddRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-    callback(null, { sum: (BigInt(call.request.a) + BigInt(call.request.b)).toString(), operation_id: randomUUID(), replayed: false });
+    callback(null, {
+      sum: (BigInt(call.request.a) + BigInt(call.request.b)).toString(),
+      operation_id: randomUUID(),
+      replayed: false,
+    });
   },
   GetSum: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     callback(null, { sum: '0', applied_events: '0' });

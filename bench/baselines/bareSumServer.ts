@@ -11,8 +11,13 @@ import { Argument } from 'commander';
 import { CommandLineError } from '../../src/shared/cli/parseCommandLine.js';
 import { portArgument, readBaselineArguments } from './baselineArguments.js';
 
-const [port, sum] = readBaselineArguments('bench/baselines/bareSumServer.ts', 'Bare node:http server answering every request with {"sum":SUM}.', (program) =>
-  program.argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0).addArgument(new Argument('[sum]', 'the sum it answers, an integer').argParser(sumArgument).default('0', '0')),
+const [port, sum] = readBaselineArguments(
+  'bench/baselines/bareSumServer.ts',
+  'Bare node:http server answering every request with {"sum":SUM}.',
+  (program) =>
+    program
+      .argument('[port]', 'port on 127.0.0.1 (0: a free one)', portArgument, 0)
+      .addArgument(new Argument('[sum]', 'the sum it answers, an integer').argParser(sumArgument).default('0', '0')),
 ) as [number, string];
 const body = `{"sum":${sum}}`;
 const length = String(Buffer.byteLength(body));

@@ -12,7 +12,11 @@ export function portArgument(text: string): number {
 }
 
 /** Parses this process's arguments with the ones `declare` adds; exits on -h and on bad arguments. */
-export function readBaselineArguments(script: string, description: string, declare: (program: Command) => Command): unknown[] {
+export function readBaselineArguments(
+  script: string,
+  description: string,
+  declare: (program: Command) => Command,
+): unknown[] {
   const program = declare(commandLine(`node --import tsx ${script}`, description));
   try {
     const parsed = parseCommandLine(program, process.argv.slice(2), CommandLineError);

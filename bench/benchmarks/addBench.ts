@@ -23,8 +23,17 @@ export interface AddBenchOptions {
   connections: number;
 }
 
-export async function addBench(env: BenchEnvironment, options: AddBenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
-  const stack = await startStack({ databaseUrl: env.databaseUrl, amqpManagementUrl: env.amqpManagementUrl, env: { LOG_LEVEL: 'warn' }, services: ['add-service'] });
+export async function addBench(
+  env: BenchEnvironment,
+  options: AddBenchOptions,
+  log: (line: string) => void,
+): Promise<BenchOutcome> {
+  const stack = await startStack({
+    databaseUrl: env.databaseUrl,
+    amqpManagementUrl: env.amqpManagementUrl,
+    env: { LOG_LEVEL: 'warn' },
+    services: ['add-service'],
+  });
   const details: string[] = [];
   try {
     const bare = await spawnScript('bench/baselines/bareAddServer.ts', ['0'], /^listening \d+/);
@@ -33,13 +42,44 @@ export async function addBench(env: BenchEnvironment, options: AddBenchOptions, 
     const clients: { name: string; run: (address: string) => Promise<ClientResult> }[] = [];
     const ghz = toolPath('ghz', env.processEnv);
     if (ghz) {
-      clients.push({ name: `ghz, ${options.concurrency} concurrent on ${options.connections} connections`, run: (address) => ghzRun({ ghz, address, concurrency: options.concurrency, connections: options.connections, durationSeconds: options.durationSeconds }) });
+      clients.push({
+        name: `ghz, ${options.concurrency} concurrent on ${options.connections} connections`,
+        run: (address) =>
+          ghzRun({
+            ghz,
+            address,
+            concurrency: options.concurrency,
+            connections: options.connections,
+            durationSeconds: options.durationSeconds,
+          }),
+      });
     } else details.push('ghz not installed (bash scripts/install-tools.sh ghz): only the Node client ran.');
     clients.push({
       name: `sumstream-load closed loop, ${options.concurrency} workers on ${options.connections} channels`,
       run: async (address) => {
-        const report = await loadToolRun(['--target', 'add', '--mode', 'closed', '--workers', String(options.concurrency), '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', address]);
-        return { client: 'sumstream-load', ok: report.ok, errors: report.errors, seconds: report.seconds, throughput: report.throughput, p50Ms: report.latencyMs.p50, p99Ms: report.latencyMs.p99 };
+        const report = await loadToolRun([
+          '--target',
+          'add',
+          '--mode',
+          'closed',
+          '--workers',
+          String(options.concurrency),
+          '--connections',
+          String(options.connections),
+          '--duration',
+          `${options.durationSeconds}s`,
+          '--grpc',
+          address,
+        ]);
+        return {
+          client: 'sumstream-load',
+          ok: report.ok,
+          errors: report.errors,
+          seconds: report.seconds,
+          throughput: report.throughput,
+          p50Ms: report.latencyMs.p50,
+          p99Ms: report.latencyMs.p99,
+        };
       },
     });
 
@@ -47,10 +87,14 @@ export async function addBench(env: BenchEnvironment, options: AddBenchOptions, 
     for (const c of clients) {
       const results: Record<'sumstream' | 'baseline', ClientResult[]> = { sumstream: [], baseline: [] };
       for (let round = 0; round < options.rounds; round++) {
-        for (const server of round % 2 === 0 ? (['baseline', 'sumstream'] as const) : (['sumstream', 'baseline'] as const)) {
+        for (const server of round % 2 === 0
+          ? (['baseline', 'sumstream'] as const)
+          : (['sumstream', 'baseline'] as const)) {
           const result = await c.run(addresses[server]);
           results[server].push(result);
-          log(`  Add ${server} (${c.name}): ${fmt.rate(result.throughput)}, p50 ${fmt.ms(result.p50Ms)}, p99 ${fmt.ms(result.p99Ms)}, errors ${result.errors}`);
+          log(
+            `  Add ${server} (${c.name}): ${fmt.rate(result.throughput)}, p50 ${fmt.ms(result.p50Ms)}, p99 ${fmt.ms(result.p99Ms)}, errors ${result.errors}`,
+          );
         }
       }
       const ours = mean(results.sumstream.map((r) => r.throughput));
@@ -68,7 +112,9 @@ export async function addBench(env: BenchEnvironment, options: AddBenchOptions, 
       if (errors > 0) details.push(`${c.name}: ${errors} errors.`);
     }
     const ledger = await stack.query<{ n: string }>('SELECT count(*)::text AS n FROM additions');
-    details.push(`Add: ${fmt.int(Number(ledger[0]?.n ?? 0))} additions durably recorded during the runs; add-service peak resident memory ${fmt.mib((await processMemory(stack.processes.get('add-service')!.pid!))?.peakMiB ?? Number.NaN)}.`);
+    details.push(
+      `Add: ${fmt.int(Number(ledger[0]?.n ?? 0))} additions durably recorded during the runs; add-service peak resident memory ${fmt.mib((await processMemory(stack.processes.get('add-service')!.pid!))?.peakMiB ?? Number.NaN)}.`,
+    );
     await bare.stop();
     return { rows, details };
   } finally {

@@ -36,7 +36,13 @@ interface Drain {
 }
 
 /** Polls the queue until it holds `events` messages; the CDC process must be starting when called. */
-async function timeDrain(channel: amqp.Channel, queue: string, events: number, started: number, pid: () => number | undefined): Promise<Drain> {
+async function timeDrain(
+  channel: amqp.Channel,
+  queue: string,
+  events: number,
+  started: number,
+  pid: () => number | undefined,
+): Promise<Drain> {
   let first = 0;
   let peakMiB = 0;
   for (;;) {
@@ -47,15 +53,30 @@ async function timeDrain(channel: amqp.Channel, queue: string, events: number, s
     if (id !== undefined) peakMiB = Math.max(peakMiB, (await processMemory(id))?.peakMiB ?? 0);
     if (messageCount >= events) {
       const streamSeconds = (now - first) / 1000;
-      return { startSeconds: (first - started) / 1000, streamSeconds, eventsPerSecond: events / Math.max(streamSeconds, 0.001), peakMiB };
+      return {
+        startSeconds: (first - started) / 1000,
+        streamSeconds,
+        eventsPerSecond: events / Math.max(streamSeconds, 0.001),
+        peakMiB,
+      };
     }
-    if (now - started > 600_000) throw new Error(`only ${messageCount} of ${events} events reached the queue in 10 minutes`);
+    if (now - started > 600_000)
+      throw new Error(`only ${messageCount} of ${events} events reached the queue in 10 minutes`);
     await sleep(20);
   }
 }
 
-export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
-  const stack = await startStack({ databaseUrl: env.databaseUrl, amqpManagementUrl: env.amqpManagementUrl, env: { LOG_LEVEL: 'warn' }, services: ['add-service'] });
+export async function cdcBench(
+  env: BenchEnvironment,
+  options: CdcBenchOptions,
+  log: (line: string) => void,
+): Promise<BenchOutcome> {
+  const stack = await startStack({
+    databaseUrl: env.databaseUrl,
+    amqpManagementUrl: env.amqpManagementUrl,
+    env: { LOG_LEVEL: 'warn' },
+    services: ['add-service'],
+  });
   const connection = await amqp.connect(stack.amqpUrl);
   const channel = await connection.createChannel();
   const details: string[] = [];
@@ -63,17 +84,41 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
   const debeziumSlot = `${stack.slot}_debezium`;
   try {
     await assertTopology(channel, commonConfig({}).topology);
-    for (const slot of [stack.slot, debeziumSlot]) await stack.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    for (const slot of [stack.slot, debeziumSlot])
+      await stack.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
     log(`  committing ${fmt.int(options.events)} Adds with no CDC running`);
-    await loadToolRun(['--target', 'add', '--mode', 'closed', '--workers', '100', '--connections', '8', '--duration', '10m', '--max-requests', String(options.events), '--grpc', `127.0.0.1:${stack.ports.grpc}`]);
+    await loadToolRun([
+      '--target',
+      'add',
+      '--mode',
+      'closed',
+      '--workers',
+      '100',
+      '--connections',
+      '8',
+      '--duration',
+      '10m',
+      '--max-requests',
+      String(options.events),
+      '--grpc',
+      `127.0.0.1:${stack.ports.grpc}`,
+    ]);
     const outbox = Number((await stack.query<{ n: string }>('SELECT count(*)::text AS n FROM additions'))[0]?.n);
     if (outbox !== options.events) throw new Error(`expected ${options.events} additions, found ${outbox}`);
 
     const relayStarted = performance.now();
     await stack.start('cdc-relay', { waitReady: false });
-    const relay = await timeDrain(channel, TOPOLOGY.queue, options.events, relayStarted, () => stack.processes.get('cdc-relay')?.pid);
+    const relay = await timeDrain(
+      channel,
+      TOPOLOGY.queue,
+      options.events,
+      relayStarted,
+      () => stack.processes.get('cdc-relay')?.pid,
+    );
     await stack.kill('cdc-relay', 'SIGTERM');
-    log(`  relay: ${fmt.rate(relay.eventsPerSecond)}, first message ${relay.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(relay.peakMiB)}`);
+    log(
+      `  relay: ${fmt.rate(relay.eventsPerSecond)}, first message ${relay.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(relay.peakMiB)}`,
+    );
     await channel.purgeQueue(TOPOLOGY.queue);
 
     let debezium: Drain | undefined;
@@ -104,7 +149,9 @@ export async function cdcBench(env: BenchEnvironment, options: CdcBenchOptions, 
         await (await instance.catch(() => undefined))?.stop();
         await rm(dataDir, { recursive: true, force: true });
       }
-      log(`  Debezium Server: ${fmt.rate(debezium.eventsPerSecond)}, first message ${debezium.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(debezium.peakMiB)}`);
+      log(
+        `  Debezium Server: ${fmt.rate(debezium.eventsPerSecond)}, first message ${debezium.startSeconds.toFixed(2)} s after start, peak ${fmt.mib(debezium.peakMiB)}`,
+      );
     } else details.push('Debezium Server skipped (--no-debezium, or no Java 21+ and Maven).');
 
     rows.push({

@@ -18,7 +18,14 @@ import { GHZ_ADD_TOTAL, ghzRun } from '../clients/ghzRun.js';
 import { loadToolRun } from '../clients/loadToolRun.js';
 import { toolPath } from '../clients/toolPath.js';
 import { groupPssMiB, peakSampler, processMemory } from '../processMemory.js';
-import { bucketQuantile, bucketsBetween, histogramBuckets, metricValue, scrapeMetrics, shareWithin } from '../scrapeMetrics.js';
+import {
+  bucketQuantile,
+  bucketsBetween,
+  histogramBuckets,
+  metricValue,
+  scrapeMetrics,
+  shareWithin,
+} from '../scrapeMetrics.js';
 
 export interface PipelineBenchOptions {
   durationSeconds: number;
@@ -72,7 +79,11 @@ async function sampleOnce(stack: Stack, channel: amqp.Channel, t0: number): Prom
 }
 
 /** Runs `load` while sampling every 250 ms, then waits for the backlog to drain (at most 60 s). */
-async function observe<T>(stack: Stack, channel: amqp.Channel, load: () => Promise<T>): Promise<Window & { result: T }> {
+async function observe<T>(
+  stack: Stack,
+  channel: amqp.Channel,
+  load: () => Promise<T>,
+): Promise<Window & { result: T }> {
   const t0 = performance.now();
   const start = await sampleOnce(stack, channel, t0);
   const samples: Sample[] = [];
@@ -121,30 +132,66 @@ function describe(w: Window): string {
   return `accepted ${fmt.int(w.accepted)} (${fmt.rate(w.accepted / w.seconds)}), applied during the run ${fmt.int(w.applied)}, backlog max ${fmt.int(w.firstHalfBacklog)} / ${fmt.int(w.secondHalfBacklog)} (first / second half), slot lag max ${fmt.int(w.maxSlotLagBytes)} B, queue ready max ${fmt.int(w.maxQueueReady)}, drained ${w.drainSeconds.toFixed(2)} s after the load`;
 }
 
-export async function pipelineBench(env: BenchEnvironment, options: PipelineBenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
-  const stack = await startStack({ databaseUrl: env.databaseUrl, amqpManagementUrl: env.amqpManagementUrl, env: { LOG_LEVEL: 'warn' } });
+export async function pipelineBench(
+  env: BenchEnvironment,
+  options: PipelineBenchOptions,
+  log: (line: string) => void,
+): Promise<BenchOutcome> {
+  const stack = await startStack({
+    databaseUrl: env.databaseUrl,
+    amqpManagementUrl: env.amqpManagementUrl,
+    env: { LOG_LEVEL: 'warn' },
+  });
   const connection = await amqp.connect(stack.amqpUrl);
   const channel = await connection.createChannel();
   const details: string[] = [];
   const rows: BenchRow[] = [];
   const grpc = `127.0.0.1:${stack.ports.grpc}`;
-  const addArgs = ['--target', 'add', '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--grpc', grpc, '--rest', `http://127.0.0.1:${stack.ports.sum}`];
+  const addArgs = [
+    '--target',
+    'add',
+    '--connections',
+    String(options.connections),
+    '--duration',
+    `${options.durationSeconds}s`,
+    '--grpc',
+    grpc,
+    '--rest',
+    `http://127.0.0.1:${stack.ports.sum}`,
+  ];
   const ghz = toolPath('ghz', env.processEnv);
   try {
-    const infra = { postgres: peakSampler(() => groupPssMiB(`${env.runDir}/postgres`)), rabbitmq: peakSampler(() => groupPssMiB(`${env.runDir}/rabbitmq`)) };
+    const infra = {
+      postgres: peakSampler(() => groupPssMiB(`${env.runDir}/postgres`)),
+      rabbitmq: peakSampler(() => groupPssMiB(`${env.runDir}/rabbitmq`)),
+    };
     // The lightest client available (ghz: Go) leaves the most CPU to the pipeline. Without a rate:
     // as fast as Adds are accepted. Either way GET /sum must end exactly where the answers say.
     const client = ghz ? 'ghz' : 'sumstream-load';
     // Returns the Add p99 and the check to run once the load is over (outside the observed window).
     const drive = async (rate?: number): Promise<{ addP99: number; verify: () => Promise<void> }> => {
       if (!ghz) {
-        const report = await loadToolRun([...addArgs, '--check-sum', ...(rate ? ['--mode', 'open', '--rate', String(rate)] : ['--mode', 'closed', '--workers', String(options.concurrency)])]);
+        const report = await loadToolRun([
+          ...addArgs,
+          '--check-sum',
+          ...(rate
+            ? ['--mode', 'open', '--rate', String(rate)]
+            : ['--mode', 'closed', '--workers', String(options.concurrency)]),
+        ]);
         return { addP99: report.latencyMs.p99, verify: async () => undefined };
       }
       const before = await stack.sum();
-      const result = await ghzRun({ ghz, address: grpc, concurrency: rate ? Math.max(16, Math.min(options.concurrency, Math.ceil(rate / 50))) : options.concurrency, connections: options.connections, durationSeconds: options.durationSeconds, rps: rate });
+      const result = await ghzRun({
+        ghz,
+        address: grpc,
+        concurrency: rate ? Math.max(16, Math.min(options.concurrency, Math.ceil(rate / 50))) : options.concurrency,
+        connections: options.connections,
+        durationSeconds: options.durationSeconds,
+        rps: rate,
+      });
       const verify = async () => {
-        if (result.errors > 0) throw new Error(`${result.errors} Adds failed during the pipeline run: ${result.errorKinds?.join('; ')}`);
+        if (result.errors > 0)
+          throw new Error(`${result.errors} Adds failed during the pipeline run: ${result.errorKinds?.join('; ')}`);
         // Calls cut off when the time was up may or may not have been recorded.
         const cut = BigInt(result.cutOff ?? 0);
         const check = await checkSum({
@@ -166,7 +213,9 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
     await full.result.verify();
     const acceptRate = full.accepted / full.seconds;
     log(`  pipeline at the accept rate: ${describe(full)}`);
-    details.push(`Pipeline, closed loop (${options.concurrency} concurrent Adds, ${client}): ${describe(full)}; GET /sum equal to the answers' total afterwards.`);
+    details.push(
+      `Pipeline, closed loop (${options.concurrency} concurrent Adds, ${client}): ${describe(full)}; GET /sum equal to the answers' total afterwards.`,
+    );
     // Bounded at the accept rate: the pipeline sustains all of it (ratio 1 by definition).
     let sustained = bounded(full) ? acceptRate : 0;
     for (const share of [0.9, 0.8, 0.7, 0.6, 0.5]) {
@@ -181,7 +230,10 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
     rows.push({
       benchmark: 'Pipeline sustained rate',
       measure: 'highest Add rate with backlog, slot lag and queue depth bounded / accept rate',
-      sumstream: sustained > 0 ? `${fmt.rate(sustained)} (applied ${fmt.rate(full.applied / full.seconds)} during the run, drained ${full.drainSeconds.toFixed(2)} s after)` : `none down to ${fmt.rate(acceptRate * 0.5)}`,
+      sumstream:
+        sustained > 0
+          ? `${fmt.rate(sustained)} (applied ${fmt.rate(full.applied / full.seconds)} during the run, drained ${full.drainSeconds.toFixed(2)} s after)`
+          : `none down to ${fmt.rate(acceptRate * 0.5)}`,
       baseline: `${fmt.rate(acceptRate)} accepted (closed loop, whole stack running)`,
       ratio: fmt.ratio(sustained / acceptRate),
       goal: '1.0x',
@@ -202,7 +254,8 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
     await half.result.verify();
     const addP99 = half.result.addP99;
     const pagesAfter = await scrapeAll(stack);
-    const between = (page: Page, metric: string) => bucketsBetween(histogramBuckets(pagesBefore[page], metric), histogramBuckets(pagesAfter[page], metric));
+    const between = (page: Page, metric: string) =>
+      bucketsBetween(histogramBuckets(pagesBefore[page], metric), histogramBuckets(pagesAfter[page], metric));
     const buckets = between('sum', METRIC.endToEndLatency);
     const stageLines = stages.map((stage) => {
       const b = between(stage.page, stage.metric);
@@ -212,8 +265,12 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
     const p50 = bucketQuantile(buckets, 0.5) * 1000;
     const p99 = bucketQuantile(buckets, 0.99) * 1000;
     const within50 = shareWithin(buckets, 0.05);
-    log(`  pipeline at ${rate}/s: ${describe(half)}; end-to-end p50 ${fmt.ms(p50)}, p99 ${fmt.ms(p99)}, ${(within50 * 100).toFixed(2)} % within 50 ms`);
-    details.push(`Pipeline at ${fmt.rate(rate)} (half the sustained rate, ${client}): ${describe(half)}; Add p99 ${fmt.ms(addP99)}; end-to-end: ${fmt.int(buckets.get(Number.POSITIVE_INFINITY) ?? 0)} events, ${(within50 * 100).toFixed(2)} % within 50 ms (histogram buckets, quantiles interpolated inside a bucket).`);
+    log(
+      `  pipeline at ${rate}/s: ${describe(half)}; end-to-end p50 ${fmt.ms(p50)}, p99 ${fmt.ms(p99)}, ${(within50 * 100).toFixed(2)} % within 50 ms`,
+    );
+    details.push(
+      `Pipeline at ${fmt.rate(rate)} (half the sustained rate, ${client}): ${describe(half)}; Add p99 ${fmt.ms(addP99)}; end-to-end: ${fmt.int(buckets.get(Number.POSITIVE_INFINITY) ?? 0)} events, ${(within50 * 100).toFixed(2)} % within 50 ms (histogram buckets, quantiles interpolated inside a bucket).`,
+    );
     rows.push({
       benchmark: 'End-to-end latency',
       measure: `Add commit -> sum committed, at ${fmt.rate(rate)} (50 % of sustained)`,
@@ -230,8 +287,19 @@ export async function pipelineBench(env: BenchEnvironment, options: PipelineBenc
       const m = await processMemory(child.pid!);
       if (m) memory.push(`${name} ${fmt.mib(m.peakMiB)}`);
     }
-    memory.push(`PostgreSQL (all processes, PSS) ${fmt.mib(await infra.postgres.stop())}`, `RabbitMQ (PSS) ${fmt.mib(await infra.rabbitmq.stop())}`);
-    rows.push({ benchmark: 'Resident memory at peak', measure: 'after the pipeline runs (VmHWM; PSS sampled for the servers)', sumstream: memory.join(', '), baseline: '', ratio: '', goal: 'reported', met: undefined });
+    memory.push(
+      `PostgreSQL (all processes, PSS) ${fmt.mib(await infra.postgres.stop())}`,
+      `RabbitMQ (PSS) ${fmt.mib(await infra.rabbitmq.stop())}`,
+    );
+    rows.push({
+      benchmark: 'Resident memory at peak',
+      measure: 'after the pipeline runs (VmHWM; PSS sampled for the servers)',
+      sumstream: memory.join(', '),
+      baseline: '',
+      ratio: '',
+      goal: 'reported',
+      met: undefined,
+    });
     return { rows, details };
   } finally {
     await connection.close().catch(() => undefined);

@@ -26,8 +26,16 @@ export interface SumReadBenchOptions {
   holdSeconds: number;
 }
 
-export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchOptions, log: (line: string) => void): Promise<BenchOutcome> {
-  const stack = await startStack({ databaseUrl: env.databaseUrl, amqpManagementUrl: env.amqpManagementUrl, env: { LOG_LEVEL: 'warn' } });
+export async function sumReadBench(
+  env: BenchEnvironment,
+  options: SumReadBenchOptions,
+  log: (line: string) => void,
+): Promise<BenchOutcome> {
+  const stack = await startStack({
+    databaseUrl: env.databaseUrl,
+    amqpManagementUrl: env.amqpManagementUrl,
+    env: { LOG_LEVEL: 'warn' },
+  });
   const details: string[] = [];
   try {
     const client = stack.client();
@@ -40,18 +48,57 @@ export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchO
     pinProcess(bare.pid, plan?.server);
     const barePort = Number(/listening (\d+)/.exec(bare.lines.join('\n'))![1]);
     const urls = { sumstream: `http://127.0.0.1:${stack.ports.sum}`, baseline: `http://127.0.0.1:${barePort}` };
-    details.push(plan ? `CPU pinning: servers on CPU ${plan.server}, clients on CPU ${plan.client}.` : 'No CPU pinning (one CPU or no taskset).');
+    details.push(
+      plan
+        ? `CPU pinning: servers on CPU ${plan.server}, clients on CPU ${plan.client}.`
+        : 'No CPU pinning (one CPU or no taskset).',
+    );
 
     const clients: { name: string; run: (base: string) => Promise<ClientResult> }[] = [];
     const bombardier = toolPath('bombardier', env.processEnv);
     if (bombardier) {
-      clients.push({ name: `bombardier, ${options.connections} connections`, run: (base) => bombardierRun({ bombardier, url: `${base}/sum`, connections: options.connections, durationSeconds: options.durationSeconds, cpuList: plan?.client }) });
-    } else details.push('bombardier not installed (bash scripts/install-tools.sh bombardier): only the Node client ran.');
+      clients.push({
+        name: `bombardier, ${options.connections} connections`,
+        run: (base) =>
+          bombardierRun({
+            bombardier,
+            url: `${base}/sum`,
+            connections: options.connections,
+            durationSeconds: options.durationSeconds,
+            cpuList: plan?.client,
+          }),
+      });
+    } else
+      details.push('bombardier not installed (bash scripts/install-tools.sh bombardier): only the Node client ran.');
     clients.push({
       name: `sumstream-load closed loop, ${options.connections} connections`,
       run: async (base) => {
-        const report = await loadToolRun(['--target', 'sum', '--mode', 'closed', '--workers', String(options.connections), '--connections', String(options.connections), '--duration', `${options.durationSeconds}s`, '--rest', base], plan?.client);
-        return { client: 'sumstream-load', ok: report.ok, errors: report.errors, seconds: report.seconds, throughput: report.throughput, p50Ms: report.latencyMs.p50, p99Ms: report.latencyMs.p99 };
+        const report = await loadToolRun(
+          [
+            '--target',
+            'sum',
+            '--mode',
+            'closed',
+            '--workers',
+            String(options.connections),
+            '--connections',
+            String(options.connections),
+            '--duration',
+            `${options.durationSeconds}s`,
+            '--rest',
+            base,
+          ],
+          plan?.client,
+        );
+        return {
+          client: 'sumstream-load',
+          ok: report.ok,
+          errors: report.errors,
+          seconds: report.seconds,
+          throughput: report.throughput,
+          p50Ms: report.latencyMs.p50,
+          p99Ms: report.latencyMs.p99,
+        };
       },
     });
 
@@ -60,10 +107,14 @@ export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchO
       const results: Record<'sumstream' | 'baseline', ClientResult[]> = { sumstream: [], baseline: [] };
       for (let round = 0; round < options.rounds; round++) {
         // Alternate which server goes first so that drift over time falls on both.
-        for (const server of round % 2 === 0 ? (['baseline', 'sumstream'] as const) : (['sumstream', 'baseline'] as const)) {
+        for (const server of round % 2 === 0
+          ? (['baseline', 'sumstream'] as const)
+          : (['sumstream', 'baseline'] as const)) {
           const result = await c.run(urls[server]);
           results[server].push(result);
-          log(`  GET /sum ${server} (${c.name}): ${fmt.rate(result.throughput)}, p50 ${fmt.ms(result.p50Ms)}, p99 ${fmt.ms(result.p99Ms)}, errors ${result.errors}`);
+          log(
+            `  GET /sum ${server} (${c.name}): ${fmt.rate(result.throughput)}, p50 ${fmt.ms(result.p50Ms)}, p99 ${fmt.ms(result.p99Ms)}, errors ${result.errors}`,
+          );
         }
       }
       const ours = mean(results.sumstream.map((r) => r.throughput));
@@ -84,7 +135,25 @@ export async function sumReadBench(env: BenchEnvironment, options: SumReadBenchO
 
     log(`  holding ${options.heldConnections} keep-alive connections on the sum-service for ${options.holdSeconds} s`);
     const before = await processMemory(sumService.pid!);
-    const output = await runOk(process.execPath, ['--import', 'tsx', 'bench/clients/holdConnections.ts', '--url', `${urls.sumstream}/sum`, '--connections', String(options.heldConnections), '--open-rate', '1500', '--hold', String(options.holdSeconds), '--every', '5'], { cwd: REPO_ROOT, timeoutMs: (options.holdSeconds + options.heldConnections / 1500 + 120) * 1000 });
+    const output = await runOk(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/clients/holdConnections.ts',
+        '--url',
+        `${urls.sumstream}/sum`,
+        '--connections',
+        String(options.heldConnections),
+        '--open-rate',
+        '1500',
+        '--hold',
+        String(options.holdSeconds),
+        '--every',
+        '5',
+      ],
+      { cwd: REPO_ROOT, timeoutMs: (options.holdSeconds + options.heldConnections / 1500 + 120) * 1000 },
+    );
     const held = JSON.parse(output.trim().split('\n').pop()!) as HoldResult;
     const after = await processMemory(sumService.pid!);
     log(`  held: ${JSON.stringify(held)}`);

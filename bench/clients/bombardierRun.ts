@@ -27,14 +27,20 @@ interface BombardierReport {
 /** HTTP GET load with bombardier (Go, fasthttp: a load client that is not Node), closed loop for a fixed time. */
 export async function bombardierRun(options: BombardierOptions): Promise<ClientResult> {
   const [command, args] = pinned(options.cpuList, options.bombardier, [
-    '-c', String(options.connections),
-    '-d', `${options.durationSeconds}s`,
+    '-c',
+    String(options.connections),
+    '-d',
+    `${options.durationSeconds}s`,
     '--latencies',
-    '--print', 'result',
-    '--format', 'json',
+    '--print',
+    'result',
+    '--format',
+    'json',
     options.url,
   ]);
-  const { result } = JSON.parse(await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 })) as BombardierReport;
+  const { result } = JSON.parse(
+    await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 }),
+  ) as BombardierReport;
   const errors = result.req1xx + result.req3xx + result.req4xx + result.req5xx + result.others;
   const total = result.req2xx + errors;
   return {

@@ -32,27 +32,39 @@ interface GhzReport {
 export async function ghzRun(options: GhzOptions): Promise<ClientResult> {
   const [command, args] = pinned(options.cpuList, options.ghz, [
     '--insecure',
-    '--proto', ADDITION_PROTO_PATH,
-    '--call', 'Addition.Add',
-    '-d', '{"a":"2","b":"3"}',
-    '-c', String(options.concurrency),
-    '--connections', String(options.connections),
-    '-z', `${options.durationSeconds}s`,
+    '--proto',
+    ADDITION_PROTO_PATH,
+    '--call',
+    'Addition.Add',
+    '-d',
+    '{"a":"2","b":"3"}',
+    '-c',
+    String(options.concurrency),
+    '--connections',
+    String(options.connections),
+    '-z',
+    `${options.durationSeconds}s`,
     ...(options.rps ? ['--rps', String(options.rps)] : []),
-    '--format', 'json',
+    '--format',
+    'json',
     options.address,
   ]);
-  const report = JSON.parse(await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 })) as GhzReport;
+  const report = JSON.parse(
+    await runOk(command, args, { timeoutMs: (options.durationSeconds + 60) * 1000 }),
+  ) as GhzReport;
   const ok = report.statusCodeDistribution['OK'] ?? 0;
   // When the time is up, ghz closes its connections under the calls still in flight (at most one
   // per worker): those are the end of the run, not answers of the server.
   const cutOff = Math.min(
     options.concurrency,
     Object.entries(report.errorDistribution ?? {})
-      .filter(([message]) => message.includes('transport is closing') || message.includes('client connection is closing'))
+      .filter(
+        ([message]) => message.includes('transport is closing') || message.includes('client connection is closing'),
+      )
       .reduce((total, [, count]) => total + count, 0),
   );
-  const percentile = (p: number): number => (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
+  const percentile = (p: number): number =>
+    (report.latencyDistribution?.find((d) => d.percentage === p)?.latency ?? Number.NaN) / 1e6;
   const errorKinds = Object.entries(report.errorDistribution ?? {}).map(([message, count]) => `${count} x ${message}`);
   return {
     client: 'ghz',

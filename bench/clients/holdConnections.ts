@@ -44,14 +44,39 @@ interface Flags {
   timeout: number;
 }
 
-const program = commandLine('node --import tsx bench/clients/holdConnections.ts', 'Holds keep-alive HTTP connections to one server on this machine, each asking again every so often.')
+const program = commandLine(
+  'node --import tsx bench/clients/holdConnections.ts',
+  'Holds keep-alive HTTP connections to one server on this machine, each asking again every so often.',
+)
   .usage('[options]')
-  .addOption(new Option('--url <URL>', 'what each connection asks for (GET)').argParser(parseUrl).default(parseUrl(DEFAULT_URL), DEFAULT_URL))
-  .addOption(new Option('--connections <N>', 'connections to open and hold').argParser(wholeNumber('--connections', { min: 1, max: 1_000_000 })).default(15_000))
-  .addOption(new Option('--open-rate <N>', 'connections opened per second').argParser(wholeNumber('--open-rate', { min: 1, max: 1_000_000 })).default(1500))
-  .addOption(new Option('--hold <SECONDS>', 'how long they are held once all are open').argParser(duration('--hold')).default(30_000, '30'))
-  .addOption(new Option('--every <SECONDS>', "mean pause between one connection's requests (jittered 0.5x to 1.5x)").argParser(duration('--every')).default(5000, '5'))
-  .addOption(new Option('--timeout <SECONDS>', 'deadline of one request').argParser(duration('--timeout')).default(10_000, '10'));
+  .addOption(
+    new Option('--url <URL>', 'what each connection asks for (GET)')
+      .argParser(parseUrl)
+      .default(parseUrl(DEFAULT_URL), DEFAULT_URL),
+  )
+  .addOption(
+    new Option('--connections <N>', 'connections to open and hold')
+      .argParser(wholeNumber('--connections', { min: 1, max: 1_000_000 }))
+      .default(15_000),
+  )
+  .addOption(
+    new Option('--open-rate <N>', 'connections opened per second')
+      .argParser(wholeNumber('--open-rate', { min: 1, max: 1_000_000 }))
+      .default(1500),
+  )
+  .addOption(
+    new Option('--hold <SECONDS>', 'how long they are held once all are open')
+      .argParser(duration('--hold'))
+      .default(30_000, '30'),
+  )
+  .addOption(
+    new Option('--every <SECONDS>', "mean pause between one connection's requests (jittered 0.5x to 1.5x)")
+      .argParser(duration('--every'))
+      .default(5000, '5'),
+  )
+  .addOption(
+    new Option('--timeout <SECONDS>', 'deadline of one request').argParser(duration('--timeout')).default(10_000, '10'),
+  );
 
 function parseUrl(text: string): URL {
   let url: URL;
@@ -175,7 +200,13 @@ await new Promise<void>((resolve) => {
     }
   }, 20);
 });
-const progress = setInterval(() => process.stderr.write(`open ${open}, requests ${requests}, ok ${ok}, errors ${Object.values(errorsByKind).reduce((a, b) => a + b, 0)}\n`), 5_000);
+const progress = setInterval(
+  () =>
+    process.stderr.write(
+      `open ${open}, requests ${requests}, ok ${ok}, errors ${Object.values(errorsByKind).reduce((a, b) => a + b, 0)}\n`,
+    ),
+  5_000,
+);
 await sleep(holdMs);
 stopping = true;
 clearInterval(progress);
@@ -183,7 +214,8 @@ const heldAtEnd = healthy.size;
 for (const timer of timers) clearTimeout(timer);
 for (const socket of healthy) socket.destroy();
 latencies.sort((a, b) => a - b);
-const at = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 100) / 100;
+const at = (q: number): number =>
+  Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN) * 100) / 100;
 const result: HoldResult = {
   connections: total,
   maxOpen,

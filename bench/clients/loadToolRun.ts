@@ -9,7 +9,16 @@ import { REPO_ROOT, runOk } from '../../src/dev-stack/index.js';
 export async function loadToolRun(args: string[], cpuList?: string): Promise<TargetReport> {
   const out = await mkdtemp(path.join(os.tmpdir(), 'sumstream-bench-load-'));
   try {
-    const [command, fullArgs] = pinned(cpuList, process.execPath, ['--import', 'tsx', 'src/load/main.ts', ...args, '--quiet', '--no-png', '--out', out]);
+    const [command, fullArgs] = pinned(cpuList, process.execPath, [
+      '--import',
+      'tsx',
+      'src/load/main.ts',
+      ...args,
+      '--quiet',
+      '--no-png',
+      '--out',
+      out,
+    ]);
     await runOk(command, fullArgs, { cwd: REPO_ROOT, timeoutMs: 600_000 });
     const report = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as { targets: TargetReport[] };
     const target = report.targets[0];

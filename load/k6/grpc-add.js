@@ -14,7 +14,8 @@ const GRPC_TARGET = requireLoopback('GRPC_TARGET', __ENV.GRPC_TARGET || hostPort
 // CONNECTION=per-iteration (default, as the original: connect, call, close every time) or per-vu
 // (each VU keeps one connection: what a real client does).
 const CONNECTION = __ENV.CONNECTION || 'per-iteration';
-if (CONNECTION !== 'per-iteration' && CONNECTION !== 'per-vu') throw new Error(`CONNECTION=${CONNECTION}: use per-iteration or per-vu`);
+if (CONNECTION !== 'per-iteration' && CONNECTION !== 'per-vu')
+  throw new Error(`CONNECTION=${CONNECTION}: use per-iteration or per-vu`);
 
 export const options = {
   scenarios: {
@@ -76,7 +77,12 @@ export default function () {
       console.warn(`Add failed (VU ${__VU}): ${failure}`);
     }
     if (response !== undefined && response.status === grpc.StatusOK) addedTotal.add(a + b);
-    else if (response === undefined || response.status === grpc.StatusDeadlineExceeded || response.status === grpc.StatusUnavailable) unknownTotal.add(a + b);
+    else if (
+      response === undefined ||
+      response.status === grpc.StatusDeadlineExceeded ||
+      response.status === grpc.StatusUnavailable
+    )
+      unknownTotal.add(a + b);
     check(response, {
       'Add status is OK': (r) => r !== undefined && r.status === grpc.StatusOK,
       'Add answers a + b': (r) => r !== undefined && r.message !== null && String(r.message.sum) === String(a + b),

@@ -21,7 +21,8 @@ function positiveNumber(name, fallback) {
 }
 
 export const profile = env('PROFILE', 'original');
-if (profile !== 'original' && profile !== 'compressed') throw new Error(`PROFILE=${profile}: use original or compressed`);
+if (profile !== 'original' && profile !== 'compressed')
+  throw new Error(`PROFILE=${profile}: use original or compressed`);
 const timeScale = profile === 'compressed' ? positiveNumber('TIME_SCALE', 1 / 60) : 1;
 const vuScale = positiveNumber('VU_SCALE', 1);
 
@@ -40,13 +41,17 @@ export function isLoopback(host) {
 
 export const targetHost = env('TARGET_HOST', '127.0.0.1');
 if (!isLoopback(targetHost)) {
-  throw new Error(`TARGET_HOST=${targetHost}: refusing to load a host that is not this machine (127.0.0.0/8, ::1 or localhost)`);
+  throw new Error(
+    `TARGET_HOST=${targetHost}: refusing to load a host that is not this machine (127.0.0.0/8, ::1 or localhost)`,
+  );
 }
 /** Throws unless `hostPortOrUrl` (host:port, [v6]:port or http://host:port/...) names a loopback host. */
 export function requireLoopback(name, hostPortOrUrl) {
   const match = /^(?:[a-z]+:\/\/)?(\[[^\]]+\]|[^:/]+)/i.exec(hostPortOrUrl);
   if (!match || !isLoopback(match[1])) {
-    throw new Error(`${name}=${hostPortOrUrl}: refusing to load a host that is not this machine (127.0.0.0/8, ::1 or localhost)`);
+    throw new Error(
+      `${name}=${hostPortOrUrl}: refusing to load a host that is not this machine (127.0.0.0/8, ::1 or localhost)`,
+    );
   }
   return hostPortOrUrl;
 }

@@ -8,7 +8,10 @@ import http from 'k6/http';
 import { check, sleep } from 'k6';
 import { hostPort, maxErrorRate, p95, p99, profile, requireLoopback, scaledStages } from './profile.js';
 
-const REST_TARGET = requireLoopback('REST_TARGET', (__ENV.REST_TARGET || `http://${hostPort(4000)}`).replace(/\/+$/, ''));
+const REST_TARGET = requireLoopback(
+  'REST_TARGET',
+  (__ENV.REST_TARGET || `http://${hostPort(4000)}`).replace(/\/+$/, ''),
+);
 
 export const options = {
   scenarios: {

@@ -15,10 +15,28 @@ export function createAddMetrics(registry: Registry) {
       outcomeLabel: LABEL.code,
       buckets: LATENCY_BUCKETS_SECONDS,
     }),
-    transactionDuration: new Histogram({ name: METRIC.addTransactionDuration, help: 'Duration of one group-commit transaction (ledger + outbox).', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] }),
-    batchSize: new Histogram({ name: METRIC.addBatchSize, help: 'Additions per group-commit transaction.', buckets: BATCH_SIZE_BUCKETS, registers: [registry] }),
-    accepted: new Counter({ name: METRIC.additionsAccepted, help: 'Additions newly recorded (ledger + outbox committed); replays excluded.', registers: [registry] }),
-    idempotentReplays: new Counter({ name: METRIC.addIdempotentReplays, help: 'Adds answered from an earlier request with the same idempotency key.', registers: [registry] }),
+    transactionDuration: new Histogram({
+      name: METRIC.addTransactionDuration,
+      help: 'Duration of one group-commit transaction (ledger + outbox).',
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: METRIC.addBatchSize,
+      help: 'Additions per group-commit transaction.',
+      buckets: BATCH_SIZE_BUCKETS,
+      registers: [registry],
+    }),
+    accepted: new Counter({
+      name: METRIC.additionsAccepted,
+      help: 'Additions newly recorded (ledger + outbox committed); replays excluded.',
+      registers: [registry],
+    }),
+    idempotentReplays: new Counter({
+      name: METRIC.addIdempotentReplays,
+      help: 'Adds answered from an earlier request with the same idempotency key.',
+      registers: [registry],
+    }),
     watch: createWatchMetrics(registry, 'grpc'),
   };
 }

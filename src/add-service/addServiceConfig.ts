@@ -10,24 +10,62 @@ import { ADDITION_WRITER_DEFAULTS } from './additionWriter.js';
 export const ADD_SERVICE_KNOBS = {
   grpcPort: PORT_KNOBS.grpcPort,
   metricsPort: PORT_KNOBS.addMetricsPort,
-  poolSize: knob.int('ADD_DB_POOL_SIZE', POOL_DEFAULTS.max, { min: 2, max: 500 }, 'PostgreSQL connections of the add-service.'),
-  maxBatchSize: knob.int('ADD_MAX_BATCH', ADDITION_WRITER_DEFAULTS.maxBatchSize, { min: 1, max: 10_000 }, 'Most additions per group-commit transaction (docs/adr/0008-group-commit.md).'),
+  poolSize: knob.int(
+    'ADD_DB_POOL_SIZE',
+    POOL_DEFAULTS.max,
+    { min: 2, max: 500 },
+    'PostgreSQL connections of the add-service.',
+  ),
+  maxBatchSize: knob.int(
+    'ADD_MAX_BATCH',
+    ADDITION_WRITER_DEFAULTS.maxBatchSize,
+    { min: 1, max: 10_000 },
+    'Most additions per group-commit transaction (docs/adr/0008-group-commit.md).',
+  ),
   concurrentFlushes: knob.int(
     'ADD_CONCURRENT_FLUSHES',
     ADDITION_WRITER_DEFAULTS.maxConcurrentFlushes,
     { min: 1, max: 499 },
     'Group-commit transactions in flight, below `ADD_DB_POOL_SIZE`; 1: one at a time, the batch growing with the load.',
   ),
-  outboxRetentionSeconds: knob.int('OUTBOX_RETENTION_SECONDS', 60, { min: 1, max: 86_400 }, 'Seconds outbox rows are kept before pruning (the WAL holds the events; the ledger keeps every addition).'),
-  authTokens: knob.string('ADD_AUTH_TOKENS', '', 'Accepted bearer tokens for Add and GetSum, comma-separated, each of 16 characters or more; empty: no authentication.'),
-  tlsCertFile: knob.optional('GRPC_TLS_CERT_FILE', 'gRPC TLS certificate (PEM); with `GRPC_TLS_KEY_FILE`. Unset: plaintext.'),
+  outboxRetentionSeconds: knob.int(
+    'OUTBOX_RETENTION_SECONDS',
+    60,
+    { min: 1, max: 86_400 },
+    'Seconds outbox rows are kept before pruning (the WAL holds the events; the ledger keeps every addition).',
+  ),
+  authTokens: knob.string(
+    'ADD_AUTH_TOKENS',
+    '',
+    'Accepted bearer tokens for Add and GetSum, comma-separated, each of 16 characters or more; empty: no authentication.',
+  ),
+  tlsCertFile: knob.optional(
+    'GRPC_TLS_CERT_FILE',
+    'gRPC TLS certificate (PEM); with `GRPC_TLS_KEY_FILE`. Unset: plaintext.',
+  ),
   tlsKeyFile: knob.optional('GRPC_TLS_KEY_FILE', 'gRPC TLS private key (PEM); with `GRPC_TLS_CERT_FILE`.'),
-  tlsClientCaFile: knob.optional('GRPC_TLS_CLIENT_CA_FILE', 'CA (PEM) that client certificates must chain to: mutual TLS. Needs the two above.'),
-  rateLimit: knob.int('ADD_RATE_LIMIT', 0, { min: 0, max: 10_000_000 }, 'Adds per second this process accepts; beyond it RESOURCE_EXHAUSTED. 0: unlimited.'),
-  maxRequestBytes: knob.int('ADD_MAX_REQUEST_BYTES', 4096, { min: 64, max: 4 * 1024 * 1024 }, 'Largest gRPC request in bytes.'),
+  tlsClientCaFile: knob.optional(
+    'GRPC_TLS_CLIENT_CA_FILE',
+    'CA (PEM) that client certificates must chain to: mutual TLS. Needs the two above.',
+  ),
+  rateLimit: knob.int(
+    'ADD_RATE_LIMIT',
+    0,
+    { min: 0, max: 10_000_000 },
+    'Adds per second this process accepts; beyond it RESOURCE_EXHAUSTED. 0: unlimited.',
+  ),
+  maxRequestBytes: knob.int(
+    'ADD_MAX_REQUEST_BYTES',
+    4096,
+    { min: 64, max: 4 * 1024 * 1024 },
+    'Largest gRPC request in bytes.',
+  ),
 } as const;
 
-type AddServiceKnobValues = Omit<KnobValues<typeof ADD_SERVICE_KNOBS>, 'authTokens' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'>;
+type AddServiceKnobValues = Omit<
+  KnobValues<typeof ADD_SERVICE_KNOBS>,
+  'authTokens' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsClientCaFile'
+>;
 
 export interface AddServiceConfig extends CommonConfig, LiveSumConfig, AddServiceKnobValues {
   /** `ADD_AUTH_TOKENS` split at commas; [] is no authentication. */
@@ -53,16 +91,28 @@ export function addServiceConfig(env: Env): AddServiceConfig {
 }
 
 function splitAuthTokens(list: string): string[] {
-  const tokens = list.split(',').map((t) => t.trim()).filter((t) => t !== '');
-  if (tokens.some((t) => t.length < 16)) throw new ConfigError('ADD_AUTH_TOKENS holds a token shorter than 16 characters; use long random tokens (e.g. openssl rand -hex 32).');
+  const tokens = list
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  if (tokens.some((t) => t.length < 16))
+    throw new ConfigError(
+      'ADD_AUTH_TOKENS holds a token shorter than 16 characters; use long random tokens (e.g. openssl rand -hex 32).',
+    );
   return tokens;
 }
 
-function tlsFiles(certFile: string | undefined, keyFile: string | undefined, clientCaFile: string | undefined): AddServiceConfig['tls'] {
+function tlsFiles(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  clientCaFile: string | undefined,
+): AddServiceConfig['tls'] {
   if (!certFile && !keyFile) {
-    if (clientCaFile) throw new ConfigError('GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE too.');
+    if (clientCaFile)
+      throw new ConfigError('GRPC_TLS_CLIENT_CA_FILE needs GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE too.');
     return undefined;
   }
-  if (!certFile || !keyFile) throw new ConfigError('Set both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (PEM files) for TLS, or neither.');
+  if (!certFile || !keyFile)
+    throw new ConfigError('Set both GRPC_TLS_CERT_FILE and GRPC_TLS_KEY_FILE (PEM files) for TLS, or neither.');
   return { certFile, keyFile, clientCaFile };
 }

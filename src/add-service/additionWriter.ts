@@ -60,7 +60,8 @@ WITH input AS (
 SELECT id FROM input WHERE id NOT IN (SELECT id FROM published)`;
 const INSERT_BATCH_NAME = 'sumstream_insert_additions';
 
-const SELECT_BY_KEYS = 'SELECT id, a, b, result, idempotency_key FROM additions WHERE idempotency_key = ANY($1::text[])';
+const SELECT_BY_KEYS =
+  'SELECT id, a, b, result, idempotency_key FROM additions WHERE idempotency_key = ANY($1::text[])';
 
 /**
  * Writes additions with group commit: requests that arrive while a transaction is in flight
@@ -108,7 +109,7 @@ export class AdditionWriter {
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
     const keys = new Set<string>();
-    for (let i = 0; i < this.queue.length && batch.length < this.maxBatchSize; ) {
+    for (let i = 0; i < this.queue.length && batch.length < this.maxBatchSize;) {
       const item = this.queue[i]!;
       const key = item.command.idempotencyKey;
       if (key !== undefined && keys.has(key)) {
@@ -143,22 +144,40 @@ export class AdditionWriter {
       for (const p of batch) if (!skipped.has(p.id)) p.resolve({ id: p.id, sum: p.command.sum, replayed: false });
       if (replays.length > 0) await this.answerReplays(replays);
     } catch (cause) {
-      const error = new SumStreamError('unavailable', `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`, { cause });
+      const error = new SumStreamError(
+        'unavailable',
+        `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`,
+        { cause },
+      );
       for (const p of batch) p.reject(error);
     }
   }
 
   private async answerReplays(replays: Pending[]): Promise<void> {
-    const { rows } = await this.pool.query<{ id: string; a: string; b: string; result: string; idempotency_key: string }>(SELECT_BY_KEYS, [
-      replays.map((p) => p.command.idempotencyKey),
-    ]);
+    const { rows } = await this.pool.query<{
+      id: string;
+      a: string;
+      b: string;
+      result: string;
+      idempotency_key: string;
+    }>(SELECT_BY_KEYS, [replays.map((p) => p.command.idempotencyKey)]);
     const byKey = new Map(rows.map((r) => [r.idempotency_key, r]));
     for (const p of replays) {
       const row = byKey.get(p.command.idempotencyKey ?? '');
       if (!row) {
-        p.reject(new SumStreamError('unavailable', 'The addition was neither recorded nor found by its idempotency key; retry it.'));
+        p.reject(
+          new SumStreamError(
+            'unavailable',
+            'The addition was neither recorded nor found by its idempotency key; retry it.',
+          ),
+        );
       } else if (BigInt(row.a) !== p.command.a || BigInt(row.b) !== p.command.b) {
-        p.reject(new SumStreamError('conflict', `idempotency_key ${JSON.stringify(p.command.idempotencyKey)} was already used for Add(${row.a}, ${row.b}); use a new key for a different addition.`));
+        p.reject(
+          new SumStreamError(
+            'conflict',
+            `idempotency_key ${JSON.stringify(p.command.idempotencyKey)} was already used for Add(${row.a}, ${row.b}); use a new key for a different addition.`,
+          ),
+        );
       } else {
         p.resolve({ id: row.id, sum: BigInt(row.result), replayed: true });
       }

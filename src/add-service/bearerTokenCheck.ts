@@ -12,6 +12,9 @@ export function bearerTokenCheck(tokens: readonly string[]): (authorization: str
     if (!match) return false;
     const offered = Buffer.from(match[1]!);
     // Compare against every token (no early exit) so timing tells nothing about which matched.
-    return accepted.reduce((ok, token) => (token.length === offered.length && timingSafeEqual(token, offered)) || ok, false);
+    return accepted.reduce(
+      (ok, token) => (token.length === offered.length && timingSafeEqual(token, offered)) || ok,
+      false,
+    );
   };
 }

@@ -39,7 +39,8 @@ export function checkAddRequestWire(bytes: Uint8Array): string | undefined {
     const wireType = Number(tag.value & 7n);
     if (field === 0) return `field number 0 at byte ${offset}`;
     const expected = KNOWN_FIELDS.get(field);
-    if (expected !== undefined && expected !== wireType) return `field ${field} has wire type ${wireType}, expected ${expected}`;
+    if (expected !== undefined && expected !== wireType)
+      return `field ${field} has wire type ${wireType}, expected ${expected}`;
     offset = tag.next;
     switch (wireType) {
       case VARINT: {
@@ -57,7 +58,8 @@ export function checkAddRequestWire(bytes: Uint8Array): string | undefined {
       case LENGTH_DELIMITED: {
         const length = readVarint(bytes, offset, 5);
         if (!length) return `malformed length of field ${field}`;
-        if (length.value > BigInt(bytes.length - length.next)) return `field ${field} claims ${length.value} bytes but ${bytes.length - length.next} remain`;
+        if (length.value > BigInt(bytes.length - length.next))
+          return `field ${field} claims ${length.value} bytes but ${bytes.length - length.next} remain`;
         offset = length.next + Number(length.value);
         break;
       }

@@ -17,7 +17,11 @@ export interface AdditionHandlers {
   record(command: AddCommand): Promise<RecordedAddition>;
   readSum(): Promise<{ sum: string; appliedEvents: string }>;
   /** The sum once the addition of read token `after` is applied (a malformed token: `invalid`; not applied in time: `timeout`). */
-  readSumAfter(after: string, timeoutMs: number | undefined, signal: AbortSignal): Promise<{ sum: string; appliedEvents: string }>;
+  readSumAfter(
+    after: string,
+    timeoutMs: number | undefined,
+    signal: AbortSignal,
+  ): Promise<{ sum: string; appliedEvents: string }>;
 }
 
 export interface WatchOptions {
@@ -84,20 +88,30 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
   };
   const fail = (method: string, started: bigint, callback: grpc.sendUnaryData<unknown>, error: unknown) => {
     const { code, details } = grpcStatusOf(error);
-    if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE) logger.error({ err: error, method }, 'request failed');
+    if (code === grpc.status.INTERNAL || code === grpc.status.UNAVAILABLE)
+      logger.error({ err: error, method }, 'request failed');
     observe(method, started, code);
     callback({ code, details });
   };
 
   const authorize = options.authorize ?? (() => true);
   const admit = options.admit ?? (() => true);
-  const unauthenticated = () => new SumStreamError('unauthenticated', 'Missing or invalid bearer token: send the metadata entry "authorization: Bearer <token>".');
+  const unauthenticated = () =>
+    new SumStreamError(
+      'unauthenticated',
+      'Missing or invalid bearer token: send the metadata entry "authorization: Bearer <token>".',
+    );
   const hasToken = (metadata: grpc.Metadata) => {
     const value = metadata.get('authorization')[0];
     return authorize(value === undefined ? undefined : String(value));
   };
   /** Refuses the call (and answers) when it lacks a valid token; true when it may proceed. */
-  const authorized = (method: string, started: bigint, call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): boolean => {
+  const authorized = (
+    method: string,
+    started: bigint,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    callback: grpc.sendUnaryData<unknown>,
+  ): boolean => {
     if (hasToken(call.metadata)) return true;
     fail(method, started, callback, unauthenticated());
     return false;
@@ -108,13 +122,24 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
       const started = process.hrtime.bigint();
       if (!authorized('Add', started, call, callback)) return;
       if (!admit()) {
-        fail('Add', started, callback, new SumStreamError('rate_limited', 'This add-service is over its rate limit (ADD_RATE_LIMIT); retry with backoff.'));
+        fail(
+          'Add',
+          started,
+          callback,
+          new SumStreamError(
+            'rate_limited',
+            'This add-service is over its rate limit (ADD_RATE_LIMIT); retry with backoff.',
+          ),
+        );
         return;
       }
       const malformed = call.request[MALFORMED];
       if (malformed !== undefined) {
         observe('Add', started, grpc.status.INVALID_ARGUMENT);
-        callback({ code: grpc.status.INVALID_ARGUMENT, details: `Malformed AddRequest: ${malformed}. Send a protobuf AddRequest { int64 a = 1; int64 b = 2; }.` });
+        callback({
+          code: grpc.status.INVALID_ARGUMENT,
+          details: `Malformed AddRequest: ${malformed}. Send a protobuf AddRequest { int64 a = 1; int64 b = 2; }.`,
+        });
         return;
       }
       let command: AddCommand;
@@ -131,7 +156,12 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
           else metrics.accepted.inc();
           logger.debug({ eventId: recorded.id, replayed: recorded.replayed }, 'addition recorded');
           observe('Add', started, grpc.status.OK);
-          callback(null, { sum: recorded.sum.toString(), operation_id: recorded.id, replayed: recorded.replayed, read_token: readTokenOf(recorded.id) });
+          callback(null, {
+            sum: recorded.sum.toString(),
+            operation_id: recorded.id,
+            replayed: recorded.replayed,
+            read_token: readTokenOf(recorded.id),
+          });
         },
         (error: unknown) => fail('Add', started, callback, error),
       );
@@ -176,13 +206,28 @@ export function createGrpcServer(options: GrpcServerOptions): { server: grpc.Ser
 }
 
 /** Binds with the given credentials (default insecure) and resolves with the bound port. */
-export function bindGrpc(server: grpc.Server, host: string, port: number, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+export function bindGrpc(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    server.bindAsync(`${host}:${port}`, credentials, (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    );
   });
 }
 
 /** TLS server credentials from PEM files; with a client CA, clients must present a certificate it signed. */
-export function tlsCredentials(pem: { cert: Buffer; key: Buffer; clientCa: Buffer | undefined }): grpc.ServerCredentials {
-  return grpc.ServerCredentials.createSsl(pem.clientCa ?? null, [{ cert_chain: pem.cert, private_key: pem.key }], pem.clientCa !== undefined);
+export function tlsCredentials(pem: {
+  cert: Buffer;
+  key: Buffer;
+  clientCa: Buffer | undefined;
+}): grpc.ServerCredentials {
+  return grpc.ServerCredentials.createSsl(
+    pem.clientCa ?? null,
+    [{ cert_chain: pem.cert, private_key: pem.key }],
+    pem.clientCa !== undefined,
+  );
 }

@@ -28,8 +28,9 @@ const config = configOrExit(() => addServiceConfig(process.env));
 const logger = createLogger('add-service', config.logLevel);
 
 runProcess(logger, async () => {
-  const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-add-service' }, (error) =>
-    logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  const pool = createPool(
+    { url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-add-service' },
+    (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
   await migrateIfEnabled(pool, config.migrate, logger);
 
@@ -44,11 +45,27 @@ runProcess(logger, async () => {
     },
   });
   // The live sum (WatchSum) and read-your-writes (GetSum{after}) follow the sum-service's commits by LISTEN/NOTIFY.
-  const sums = new SumCache({ databaseUrl: config.databaseUrl, read: () => readSum(pool), logger, applicationName: 'sumstream-add-service' });
+  const sums = new SumCache({
+    databaseUrl: config.databaseUrl,
+    read: () => readSum(pool),
+    logger,
+    applicationName: 'sumstream-add-service',
+  });
   await sums.start();
-  const feed = new SumFeed({ source: sums, logger, intervalMs: config.watchIntervalMs, maxWatchers: config.watchMaxClients, onWatchers: (n) => metrics.watch.setWatchers(n) });
+  const feed = new SumFeed({
+    source: sums,
+    logger,
+    intervalMs: config.watchIntervalMs,
+    maxWatchers: config.watchMaxClients,
+    onWatchers: (n) => metrics.watch.setWatchers(n),
+  });
   feed.start();
-  const waiter = new ReadAfterWaiter({ check: (ids) => readSumIfApplied(pool, ids), changes: sums, logger, maxWaitMs: config.readAfterTimeoutMs });
+  const waiter = new ReadAfterWaiter({
+    check: (ids) => readSumIfApplied(pool, ids),
+    changes: sums,
+    logger,
+    maxWaitMs: config.readAfterTimeoutMs,
+  });
   waiter.start();
 
   const rateLimit = config.rateLimit > 0 ? new TokenBucket(config.rateLimit) : undefined;
@@ -84,11 +101,25 @@ runProcess(logger, async () => {
   });
   const metricsPort = await listen(ops, config.metricsPort, config.bindHost);
 
-  const pruner = setInterval(() => {
-    pruneOutbox(pool, config.outboxRetentionSeconds).catch((error: unknown) => logger.warn({ err: error }, 'outbox pruning failed'));
-  }, Math.min(10_000, config.outboxRetentionSeconds * 1000));
+  const pruner = setInterval(
+    () => {
+      pruneOutbox(pool, config.outboxRetentionSeconds).catch((error: unknown) =>
+        logger.warn({ err: error }, 'outbox pruning failed'),
+      );
+    },
+    Math.min(10_000, config.outboxRetentionSeconds * 1000),
+  );
 
-  logger.info({ grpcPort, metricsPort, tls: config.tls !== undefined, auth: config.authTokens.length > 0, database: redactUrl(config.databaseUrl) }, 'add-service ready');
+  logger.info(
+    {
+      grpcPort,
+      metricsPort,
+      tls: config.tls !== undefined,
+      auth: config.authTokens.length > 0,
+      database: redactUrl(config.databaseUrl),
+    },
+    'add-service ready',
+  );
   return [
     { name: 'postgres pool', close: () => pool.end() },
     { name: 'sum notifications', close: () => sums.close() },

@@ -6,6 +6,9 @@ import type pg from 'pg';
  * keeps the table bounded to a few seconds of traffic. Returns the rows deleted.
  */
 export async function pruneOutbox(pool: pg.Pool, retentionSeconds: number): Promise<number> {
-  const result = await pool.query("DELETE FROM outbox WHERE created_at < clock_timestamp() - make_interval(secs => $1)", [retentionSeconds]);
+  const result = await pool.query(
+    'DELETE FROM outbox WHERE created_at < clock_timestamp() - make_interval(secs => $1)',
+    [retentionSeconds],
+  );
   return result.rowCount ?? 0;
 }

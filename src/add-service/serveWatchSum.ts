@@ -29,7 +29,10 @@ const MAX_MIN_INTERVAL_MS = 3_600_000;
  * bound, the call ends with RESOURCE_EXHAUSTED and no more is written to it). When the process
  * shuts down the call ends with UNAVAILABLE, so clients watch again elsewhere.
  */
-export function serveWatchSum(call: grpc.ServerWritableStream<WatchSumRequest, unknown>, options: ServeWatchSumOptions): void {
+export function serveWatchSum(
+  call: grpc.ServerWritableStream<WatchSumRequest, unknown>,
+  options: ServeWatchSumOptions,
+): void {
   const { feed, metrics, logger } = options;
   const requested = Math.min(Number(call.request?.min_interval_ms ?? 0) || 0, MAX_MIN_INTERVAL_MS);
   let ended = false;
@@ -63,7 +66,8 @@ export function serveWatchSum(call: grpc.ServerWritableStream<WatchSumRequest, u
   });
   remove = feed.add({
     offer: (snapshot) => pacer.offer(snapshot),
-    end: () => finish(grpc.status.UNAVAILABLE, 'This add-service is shutting down; watch again (another replica answers).'),
+    end: () =>
+      finish(grpc.status.UNAVAILABLE, 'This add-service is shutting down; watch again (another replica answers).'),
   });
   if (!remove) {
     finish(

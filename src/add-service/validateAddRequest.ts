@@ -23,9 +23,11 @@ export interface AddCommand {
 function toInt64(name: string, value: string | number | null | undefined): bigint {
   if (value === undefined || value === null || value === '') return 0n;
   const text = String(value);
-  if (!/^-?\d+$/.test(text)) throw new SumStreamError('invalid', `${name} must be an integer, got ${JSON.stringify(text)}.`);
+  if (!/^-?\d+$/.test(text))
+    throw new SumStreamError('invalid', `${name} must be an integer, got ${JSON.stringify(text)}.`);
   const n = BigInt(text);
-  if (n < INT64_MIN || n > INT64_MAX) throw new SumStreamError('out_of_range', `${name}=${text} is outside int64 [${INT64_MIN}, ${INT64_MAX}].`);
+  if (n < INT64_MIN || n > INT64_MAX)
+    throw new SumStreamError('out_of_range', `${name}=${text} is outside int64 [${INT64_MIN}, ${INT64_MAX}].`);
   return n;
 }
 
@@ -33,24 +35,36 @@ function toInt64(name: string, value: string | number | null | undefined): bigin
  * Validates an Add request. `metadataKey` is the `idempotency-key` metadata entry, if sent:
  * present but blank counts as missing and is refused, as is a body key that differs from it.
  */
-export function validateAddRequest(request: RawAddRequest, metadataKey?: string  ): AddCommand {
+export function validateAddRequest(request: RawAddRequest, metadataKey?: string): AddCommand {
   const a = toInt64('a', request.a);
   const b = toInt64('b', request.b);
   const sum = a + b;
   if (sum < INT64_MIN || sum > INT64_MAX) {
-    throw new SumStreamError('out_of_range', `a + b = ${sum} overflows int64 (max ${INT64_MAX}, min ${INT64_MIN}); send smaller operands.`);
+    throw new SumStreamError(
+      'out_of_range',
+      `a + b = ${sum} overflows int64 (max ${INT64_MAX}, min ${INT64_MIN}); send smaller operands.`,
+    );
   }
   const bodyKey = request.idempotency_key ?? '';
   if (metadataKey !== undefined && metadataKey.trim() === '') {
-    throw new SumStreamError('invalid', 'The idempotency-key metadata entry is empty; send 1-128 printable ASCII characters or omit it.');
+    throw new SumStreamError(
+      'invalid',
+      'The idempotency-key metadata entry is empty; send 1-128 printable ASCII characters or omit it.',
+    );
   }
   if (metadataKey !== undefined && bodyKey !== '' && bodyKey !== metadataKey) {
-    throw new SumStreamError('invalid', 'idempotency_key in the request and the idempotency-key metadata differ; send one of them.');
+    throw new SumStreamError(
+      'invalid',
+      'idempotency_key in the request and the idempotency-key metadata differ; send one of them.',
+    );
   }
   const key = bodyKey !== '' ? bodyKey : metadataKey;
   if (key !== undefined) {
     if (key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-      throw new SumStreamError('invalid', `idempotency_key is ${key.length} characters long; the limit is ${MAX_IDEMPOTENCY_KEY_LENGTH}.`);
+      throw new SumStreamError(
+        'invalid',
+        `idempotency_key is ${key.length} characters long; the limit is ${MAX_IDEMPOTENCY_KEY_LENGTH}.`,
+      );
     }
     if (!KEY_PATTERN.test(key)) {
       throw new SumStreamError('invalid', 'idempotency_key must be printable ASCII without spaces (e.g. a UUID).');

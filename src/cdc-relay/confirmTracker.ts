@@ -46,7 +46,8 @@ export class ConfirmTracker {
    * confirming it lets an idle slot release WAL.
    */
   idleAt(walEnd: bigint): void {
-    if (!this.open && this.commits.length === 0 && this.inFlight === 0 && walEnd > this.confirmed) this.confirmed = walEnd;
+    if (!this.open && this.commits.length === 0 && this.inFlight === 0 && walEnd > this.confirmed)
+      this.confirmed = walEnd;
   }
 
   /** Events published but not yet confirmed. */

@@ -29,7 +29,10 @@ export class LeaderLock {
   async acquire(signal: AbortSignal, onWaiting?: () => void): Promise<{ lost: Promise<void> } | undefined> {
     let warned = false;
     while (!signal.aborted) {
-      const client = new pg.Client({ connectionString: this.options.url, application_name: 'sumstream-cdc-relay-lock' });
+      const client = new pg.Client({
+        connectionString: this.options.url,
+        application_name: 'sumstream-cdc-relay-lock',
+      });
       try {
         await client.connect();
         // `on`, not `once`: a second error on a dying connection must not go unhandled.
@@ -38,7 +41,10 @@ export class LeaderLock {
           client.once('end', () => resolve());
         });
         while (!signal.aborted) {
-          const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [this.options.name]);
+          const { rows } = await client.query<{ locked: boolean }>(
+            'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+            [this.options.name],
+          );
           if (rows[0]?.locked) {
             this.client = client;
             return { lost };

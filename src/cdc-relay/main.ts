@@ -21,7 +21,11 @@ runProcess(logger, async () => {
   );
   await checkReplicationPrerequisites(pool);
   await migrateIfEnabled(pool, config.migrate, logger);
-  await ensureSlot(pool, { slot: config.slot, publication: config.publication, table: `${config.table.schema}.${config.table.name}` });
+  await ensureSlot(pool, {
+    slot: config.slot,
+    publication: config.publication,
+    table: `${config.table.schema}.${config.table.name}`,
+  });
 
   const registry = createRegistry('cdc-relay');
   const metrics = createRelayMetrics(registry);
@@ -29,7 +33,9 @@ runProcess(logger, async () => {
   relay.start();
 
   const ops = createHttpServer({
-    routes: opsRoutes(registry, async () => (relay.state === 'active' || relay.state === 'standby' ? undefined : `Relay is ${relay.state}.`)),
+    routes: opsRoutes(registry, async () =>
+      relay.state === 'active' || relay.state === 'standby' ? undefined : `Relay is ${relay.state}.`,
+    ),
     logger,
   });
   const metricsPort = await listen(ops, config.metricsPort, config.bindHost);

@@ -41,10 +41,16 @@ export class Relay {
 
   private async lead(): Promise<void> {
     const { logger, metrics } = this.options;
-    const lock = new LeaderLock({ url: this.options.databaseUrl, name: `sumstream-relay:${this.options.slot}`, pollMs: this.options.standbyPollMs });
+    const lock = new LeaderLock({
+      url: this.options.databaseUrl,
+      name: `sumstream-relay:${this.options.slot}`,
+      pollMs: this.options.standbyPollMs,
+    });
     while (!this.stop.signal.aborted) {
       this.setState('standby');
-      const held = await lock.acquire(this.stop.signal, () => logger.info({ slot: this.options.slot }, 'another relay is active; waiting as standby'));
+      const held = await lock.acquire(this.stop.signal, () =>
+        logger.info({ slot: this.options.slot }, 'another relay is active; waiting as standby'),
+      );
       if (!held) break;
       logger.info({ slot: this.options.slot }, 'leader lock acquired; relay active');
       const leadership = new AbortController();

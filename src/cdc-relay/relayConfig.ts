@@ -7,14 +7,24 @@ import { LEADER_LOCK_DEFAULTS } from './leaderLock.js';
 import { REPLICATION_SESSION_DEFAULTS } from './replicationSession.js';
 
 export const RELAY_KNOBS = {
-  maxInFlight: knob.int('RELAY_MAX_IN_FLIGHT', REPLICATION_SESSION_DEFAULTS.maxInFlight, { min: 1, max: 1_000_000 }, 'Unconfirmed events before the replication stream pauses.'),
+  maxInFlight: knob.int(
+    'RELAY_MAX_IN_FLIGHT',
+    REPLICATION_SESSION_DEFAULTS.maxInFlight,
+    { min: 1, max: 1_000_000 },
+    'Unconfirmed events before the replication stream pauses.',
+  ),
   statusIntervalMs: knob.int(
     'RELAY_STATUS_INTERVAL_MS',
     REPLICATION_SESSION_DEFAULTS.statusIntervalMs,
     { min: 10, max: 30_000 },
     'Ms between two reports of the confirmed LSN to PostgreSQL (also the keepalive period).',
   ),
-  standbyPollMs: knob.int('RELAY_STANDBY_POLL_MS', LEADER_LOCK_DEFAULTS.pollMs, { min: 50, max: 60_000 }, 'Ms between two attempts of a standby relay to take the leader lock.'),
+  standbyPollMs: knob.int(
+    'RELAY_STANDBY_POLL_MS',
+    LEADER_LOCK_DEFAULTS.pollMs,
+    { min: 50, max: 60_000 },
+    'Ms between two attempts of a standby relay to take the leader lock.',
+  ),
   metricsPort: PORT_KNOBS.relayMetricsPort,
 } as const;
 

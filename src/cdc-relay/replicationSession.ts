@@ -78,17 +78,24 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
     connection.once('close', () => fail(new Error('RabbitMQ connection closed')));
     const channel: ConfirmChannel = await connection.createConfirmChannel();
-    channel.on('error', (error: Error) => fail(new Error(`RabbitMQ closed the channel: ${error.message}`, { cause: error })));
+    channel.on('error', (error: Error) =>
+      fail(new Error(`RabbitMQ closed the channel: ${error.message}`, { cause: error })),
+    );
     channel.once('close', () => fail(new Error('RabbitMQ channel closed')));
     await assertTopology(channel, topology);
     // mandatory: an event no queue would take comes back instead of vanishing.
     channel.on('return', (message: { properties: { messageId?: string } }) =>
-      fail(new Error(`RabbitMQ could not route event ${message.properties.messageId} (no queue bound to ${topology.exchange}/${topology.routingKey}); will retry.`)),
+      fail(
+        new Error(
+          `RabbitMQ could not route event ${message.properties.messageId} (no queue bound to ${topology.exchange}/${topology.routingKey}); will retry.`,
+        ),
+      ),
     );
 
     let eventsInTransaction = 0;
     let paused = false;
-    const socket = () => (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
+    const socket = () =>
+      (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
     service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
       // After a failure, data is no longer tracked: a keepalive must not confirm past it.
       if (hasFailed) return;
@@ -121,7 +128,12 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
               type: event.type,
               contentType: 'application/json',
               timestamp: Math.floor(Date.now() / 1000),
-              headers: { id: event.id, aggregatetype: event.aggregateType, aggregateid: event.aggregateId, [PUBLISHED_AT_HEADER]: Date.now() },
+              headers: {
+                id: event.id,
+                aggregatetype: event.aggregateType,
+                aggregateid: event.aggregateId,
+                [PUBLISHED_AT_HEADER]: Date.now(),
+              },
             },
             (error: unknown) => {
               if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
@@ -149,9 +161,11 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     });
 
     const stopped = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    const streaming = service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] }), options.slot).then(() => {
-      if (!signal.aborted) throw new Error('The replication stream ended');
-    });
+    const streaming = service
+      .subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] }), options.slot)
+      .then(() => {
+        if (!signal.aborted) throw new Error('The replication stream ended');
+      });
     logger.info({ slot: options.slot, publication: options.publication }, 'replication streaming');
     await Promise.race([streaming, failed, stopped]);
     // Stopping cleanly: wait briefly for outstanding confirms so their LSN can be reported.

@@ -16,7 +16,12 @@ export interface RepublishOptions {
  * and publisher confirms. Recovery and audit tool: the sum-service's inbox makes it a no-op for
  * events already applied, and applies any that were lost downstream.
  */
-export async function republishLedger(pool: pg.Pool, channel: ConfirmChannel, topology: TopologyConfig, options: RepublishOptions = {}): Promise<number> {
+export async function republishLedger(
+  pool: pg.Pool,
+  channel: ConfirmChannel,
+  topology: TopologyConfig,
+  options: RepublishOptions = {},
+): Promise<number> {
   const pageSize = options.pageSize ?? 1000;
   let published = 0;
   let after: { acceptedAt: Date; id: string } | undefined;
@@ -29,13 +34,24 @@ export async function republishLedger(pool: pg.Pool, channel: ConfirmChannel, to
     );
     if (rows.length === 0) return published;
     for (const row of rows) {
-      const payload = additionEventPayload({ id: row.id, a: BigInt(row.a), b: BigInt(row.b), result: BigInt(row.result), acceptedAt: row.accepted_at });
+      const payload = additionEventPayload({
+        id: row.id,
+        a: BigInt(row.a),
+        b: BigInt(row.b),
+        result: BigInt(row.result),
+        acceptedAt: row.accepted_at,
+      });
       channel.publish(topology.exchange, topology.routingKey, Buffer.from(JSON.stringify(payload)), {
         persistent: true,
         messageId: row.id,
         type: ADDITION_EVENT_TYPE,
         contentType: 'application/json',
-        headers: { id: row.id, aggregatetype: ADDITION_AGGREGATE_TYPE, aggregateid: row.id, 'x-sumstream-republished': true },
+        headers: {
+          id: row.id,
+          aggregatetype: ADDITION_AGGREGATE_TYPE,
+          aggregateid: row.id,
+          'x-sumstream-republished': true,
+        },
       });
     }
     await channel.waitForConfirms();

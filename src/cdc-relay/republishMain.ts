@@ -13,12 +13,16 @@ const config = commonConfig(process.env);
 const logger = createLogger('republish', config.logLevel);
 
 async function main(): Promise<void> {
-  const pool = createPool({ url: config.databaseUrl, max: 2, applicationName: 'sumstream-republish' }, (error) => logger.warn({ err: error }, 'idle connection failed'));
+  const pool = createPool({ url: config.databaseUrl, max: 2, applicationName: 'sumstream-republish' }, (error) =>
+    logger.warn({ err: error }, 'idle connection failed'),
+  );
   const connection = await connectAmqp(config.amqpUrl, 'sumstream-republish');
   try {
     const channel = await connection.createConfirmChannel();
     await assertTopology(channel, config.topology);
-    const total = await republishLedger(pool, channel, config.topology, { onProgress: (n) => logger.info({ published: n }, 'progress') });
+    const total = await republishLedger(pool, channel, config.topology, {
+      onProgress: (n) => logger.info({ published: n }, 'progress'),
+    });
     logger.info({ published: total }, 'every ledger event republished');
   } finally {
     await connection.close().catch(() => undefined);

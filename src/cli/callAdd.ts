@@ -36,7 +36,12 @@ interface AddReply {
 export async function callAdd(options: CallAddOptions): Promise<AddResult> {
   const { Addition } = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: typeof grpc.Client };
   const client = new Addition(options.target, grpc.credentials.createInsecure()) as grpc.Client & {
-    Add(request: unknown, metadata: grpc.Metadata, callOptions: grpc.CallOptions, callback: (error: grpc.ServiceError | null, reply: AddReply) => void): void;
+    Add(
+      request: unknown,
+      metadata: grpc.Metadata,
+      callOptions: grpc.CallOptions,
+      callback: (error: grpc.ServiceError | null, reply: AddReply) => void,
+    ): void;
   };
   const metadata = new grpc.Metadata();
   if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
@@ -49,7 +54,12 @@ export async function callAdd(options: CallAddOptions): Promise<AddResult> {
         (error, answer) => (error ? reject(error) : resolve(answer)),
       );
     });
-    return { sum: BigInt(reply.sum), operationId: reply.operation_id, replayed: reply.replayed, readToken: reply.read_token ?? '' };
+    return {
+      sum: BigInt(reply.sum),
+      operationId: reply.operation_id,
+      replayed: reply.replayed,
+      readToken: reply.read_token ?? '',
+    };
   } catch (error) {
     throw new CliFailure(explainAddError(error as grpc.ServiceError, options), { cause: error });
   } finally {

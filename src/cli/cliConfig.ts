@@ -29,7 +29,11 @@ export interface CliConfig extends Pick<CommonConfig, 'databaseUrl' | 'amqpUrl' 
 
 /** The CLI's own knobs; the rest are the services' (their ports, the stores, the topology). */
 export const CLI_KNOBS = {
-  grpcTarget: knob.optional('SUMSTREAM_GRPC_TARGET', 'add-service gRPC address `host:port` the CLI calls.', '`127.0.0.1:<GRPC_PORT>`'),
+  grpcTarget: knob.optional(
+    'SUMSTREAM_GRPC_TARGET',
+    'add-service gRPC address `host:port` the CLI calls.',
+    '`127.0.0.1:<GRPC_PORT>`',
+  ),
   sumUrl: knob.optional('SUMSTREAM_SUM_URL', 'sum-service base URL the CLI reads.', '`http://127.0.0.1:<SUM_PORT>`'),
   managementUrl: knob.optional(
     'SUMSTREAM_RABBIT_MANAGEMENT_URL',
@@ -54,7 +58,9 @@ export function cliConfig(env: Env): CliConfig {
   const common = commonConfig({ ...env, SUMSTREAM_PRODUCTION: 'false' });
   const grpcTarget = own.grpcTarget ?? `127.0.0.1:${ports.grpc}`;
   if (!/^[^\s/]+:\d{1,5}$/.test(grpcTarget)) {
-    throw new ConfigError(`SUMSTREAM_GRPC_TARGET=${JSON.stringify(grpcTarget)} is not host:port; set it like 127.0.0.1:${PORT_KNOBS.grpcPort.default}.`);
+    throw new ConfigError(
+      `SUMSTREAM_GRPC_TARGET=${JSON.stringify(grpcTarget)} is not host:port; set it like 127.0.0.1:${PORT_KNOBS.grpcPort.default}.`,
+    );
   }
   return {
     databaseUrl: common.databaseUrl,
@@ -65,7 +71,10 @@ export function cliConfig(env: Env): CliConfig {
     sumUrl: read.url('SUMSTREAM_SUM_URL', `http://127.0.0.1:${ports.sum}`, ['http', 'https']),
     addMetricsUrl: `http://127.0.0.1:${ports.addMetrics}`,
     relayMetricsUrl: `http://127.0.0.1:${ports.relayMetrics}`,
-    managementUrl: read.url('SUMSTREAM_RABBIT_MANAGEMENT_URL', defaultManagementUrl(common.amqpUrl, ports.management), ['http', 'https']),
+    managementUrl: read.url('SUMSTREAM_RABBIT_MANAGEMENT_URL', defaultManagementUrl(common.amqpUrl, ports.management), [
+      'http',
+      'https',
+    ]),
     authToken: own.authToken,
   };
 }

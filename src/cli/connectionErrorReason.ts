@@ -13,7 +13,13 @@ export function connectionErrorReason(error: unknown): string {
     const e = current as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
     const known = typeof e.code === 'string' ? REASONS[e.code] : undefined;
     if (known) return known;
-    if (typeof e.message === 'string' && e.message !== '' && fallback === undefined && !/^fetch failed$/.test(e.message)) fallback = e.message;
+    if (
+      typeof e.message === 'string' &&
+      e.message !== '' &&
+      fallback === undefined &&
+      !/^fetch failed$/.test(e.message)
+    )
+      fallback = e.message;
     queue.push(e.cause);
     if (Array.isArray(e.errors)) queue.push(...(e.errors as unknown[]));
   }

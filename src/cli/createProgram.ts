@@ -14,7 +14,9 @@ import { watchCommand } from './commands/watchCommand.js';
  */
 export function createProgram(ctx: CliContext, setExitCode: (code: number) => void): Command {
   const program = new Command('sumstream')
-    .description('SumStream from the command line: run the stack, add, read and watch the sum, check the setup, load-test.')
+    .description(
+      'SumStream from the command line: run the stack, add, read and watch the sum, check the setup, load-test.',
+    )
     .usage('<command> [options]')
     .exitOverride()
     .configureOutput({ writeOut: (text) => ctx.io.out(text.trimEnd()), writeErr: (text) => ctx.io.err(text.trimEnd()) })
@@ -39,7 +41,8 @@ Exit codes: 0 ok, 1 failure (the message says how to fix it), 2 usage error.`,
   const run = async (action: () => Promise<number>): Promise<void> => {
     setExitCode(await action());
   };
-  for (const register of [upCommand, migrateCommand, addCommand, sumCommand, watchCommand, doctorCommand, loadCommand]) register(program, ctx, run);
+  for (const register of [upCommand, migrateCommand, addCommand, sumCommand, watchCommand, doctorCommand, loadCommand])
+    register(program, ctx, run);
   return program;
 }
 

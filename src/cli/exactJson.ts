@@ -7,7 +7,8 @@
 /** The raw text of each member of a top-level JSON object. Throws on anything else. */
 export function topLevelMembers(json: string): Map<string, string> {
   const parsed: unknown = JSON.parse(json);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SyntaxError('expected a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new SyntaxError('expected a JSON object');
   const members = new Map<string, string>();
   let i = skipSpace(json, json.indexOf('{') + 1);
   while (json[i] !== '}') {
@@ -25,7 +26,8 @@ export function topLevelMembers(json: string): Map<string, string> {
 /** The integer member `key` of a top-level JSON object, exactly; throws when it is missing or not an integer. */
 export function readExactInteger(json: string, key: string): bigint {
   const raw = topLevelMembers(json).get(key);
-  if (raw === undefined || !/^-?(0|[1-9]\d*)$/.test(raw)) throw new SyntaxError(`expected an integer "${key}" member, found ${raw ?? 'none'}`);
+  if (raw === undefined || !/^-?(0|[1-9]\d*)$/.test(raw))
+    throw new SyntaxError(`expected an integer "${key}" member, found ${raw ?? 'none'}`);
   return BigInt(raw);
 }
 

@@ -25,10 +25,16 @@ export async function fetchSum(options: FetchSumOptions): Promise<bigint> {
   if (options.timeoutMs !== undefined) url.searchParams.set('timeout_ms', String(options.timeoutMs));
   let response: Response;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(options.requestTimeoutMs) });
+    response = await fetch(url, {
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(options.requestTimeoutMs),
+    });
   } catch (error) {
     if ((error as Error).name === 'TimeoutError') {
-      throw new CliFailure(`GET ${url.href} gave no answer within ${options.requestTimeoutMs} ms. Check the sum-service (npx sumstream doctor).`, { cause: error });
+      throw new CliFailure(
+        `GET ${url.href} gave no answer within ${options.requestTimeoutMs} ms. Check the sum-service (npx sumstream doctor).`,
+        { cause: error },
+      );
     }
     throw new CliFailure(
       `Cannot reach the sum-service at ${options.baseUrl}: ${connectionErrorReason(error)}. Start the stack with \`npx sumstream up\`, or point --url / SUMSTREAM_SUM_URL at it.`,
@@ -40,7 +46,10 @@ export async function fetchSum(options: FetchSumOptions): Promise<bigint> {
     try {
       return readExactInteger(text, 'sum');
     } catch (error) {
-      throw new CliFailure(`GET ${url.href} answered 200 but not {"sum": <integer>}: ${text.slice(0, 200)}. Is ${options.baseUrl} a SumStream sum-service?`, { cause: error });
+      throw new CliFailure(
+        `GET ${url.href} answered 200 but not {"sum": <integer>}: ${text.slice(0, 200)}. Is ${options.baseUrl} a SumStream sum-service?`,
+        { cause: error },
+      );
     }
   }
   const detail = problemDetail(text);
@@ -52,7 +61,9 @@ export async function fetchSum(options: FetchSumOptions): Promise<bigint> {
     );
   }
   if (response.status === 404 && options.after !== undefined) {
-    throw new CliFailure(`GET ${url.href} answered 404: ${detail} This sum-service may predate read tokens; update it, or drop --after.`);
+    throw new CliFailure(
+      `GET ${url.href} answered 404: ${detail} This sum-service may predate read tokens; update it, or drop --after.`,
+    );
   }
   throw new CliFailure(`GET ${url.href} answered ${response.status}: ${detail}`);
 }

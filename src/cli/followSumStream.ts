@@ -42,7 +42,11 @@ export async function followSumStream(options: FollowOptions): Promise<FollowOut
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
   const parser = new SseParser();
-  const outcome = (reason: FollowOutcome['reason']): FollowOutcome => ({ reason, lastEventId: parser.lastEventId ?? options.lastEventId, retryMs: parser.retryMs });
+  const outcome = (reason: FollowOutcome['reason']): FollowOutcome => ({
+    reason,
+    lastEventId: parser.lastEventId ?? options.lastEventId,
+    retryMs: parser.retryMs,
+  });
   let response: Response;
   try {
     response = await fetch(url, { headers, signal: options.signal });
@@ -56,7 +60,9 @@ export async function followSumStream(options: FollowOptions): Promise<FollowOut
   if (response.status !== 200 || !(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
     const detail = problemDetail(await response.text().catch(() => ''));
     const hint = response.status === 404 ? ' This sum-service has no /sum/stream; update it.' : '';
-    throw new CliFailure(`GET ${url.href} answered ${response.status} ${response.headers.get('content-type') ?? ''} instead of an event stream: ${detail}.${hint}`);
+    throw new CliFailure(
+      `GET ${url.href} answered ${response.status} ${response.headers.get('content-type') ?? ''} instead of an event stream: ${detail}.${hint}`,
+    );
   }
   options.onOpen?.();
   const decoder = new TextDecoder();
@@ -75,9 +81,16 @@ export async function followSumStream(options: FollowOptions): Promise<FollowOut
         if (event.event !== 'sum') continue;
         let update: SumUpdate;
         try {
-          update = { sum: readExactInteger(event.data, 'sum'), appliedEvents: readExactInteger(event.data, 'applied_events'), id: event.id };
+          update = {
+            sum: readExactInteger(event.data, 'sum'),
+            appliedEvents: readExactInteger(event.data, 'applied_events'),
+            id: event.id,
+          };
         } catch (error) {
-          throw new CliFailure(`GET ${url.href} sent an event that is not {"sum": <integer>, "applied_events": <integer>}: ${event.data.slice(0, 200)}`, { cause: error });
+          throw new CliFailure(
+            `GET ${url.href} sent an event that is not {"sum": <integer>, "applied_events": <integer>}: ${event.data.slice(0, 200)}`,
+            { cause: error },
+          );
         }
         if (!options.onUpdate(update)) return outcome('stopped');
       }

@@ -27,7 +27,9 @@ export function runChild(options: RunChildOptions): Promise<number> {
     });
     // A terminal's Ctrl-C reaches the child too (same process group); the children stop once however often asked.
     options.onInterrupt((signal) => child.kill(signal));
-    child.once('error', (error) => reject(new CliFailure(`Cannot run ${options.command}: ${error.message}`, { cause: error })));
+    child.once('error', (error) =>
+      reject(new CliFailure(`Cannot run ${options.command}: ${error.message}`, { cause: error })),
+    );
     child.once('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 1)));
   });
 }

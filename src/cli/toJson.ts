@@ -18,5 +18,7 @@ export function toJson(value: unknown, indent?: number): string {
   );
   if (text === undefined) throw new TypeError('toJson: value is not serialisable');
   // Each bigint became a JSON string holding a NUL-delimited random mark; put the digits in its place.
-  return marks.size === 0 ? text : text.replace(/"\\u0000[a-z0-9]+:\d+\\u0000"/g, (quoted) => marks.get(JSON.parse(quoted) as string) ?? quoted);
+  return marks.size === 0
+    ? text
+    : text.replace(/"\\u0000[a-z0-9]+:\d+\\u0000"/g, (quoted) => marks.get(JSON.parse(quoted) as string) ?? quoted);
 }

@@ -65,9 +65,13 @@ function parseUrl(value: string, knob: string, protocols: string[]): URL {
   try {
     url = new URL(value);
   } catch (cause) {
-    throw new ConfigError(`${knob} is not a valid URL; expected e.g. ${protocols[0]}//user:password@127.0.0.1:port/...`, { cause });
+    throw new ConfigError(
+      `${knob} is not a valid URL; expected e.g. ${protocols[0]}//user:password@127.0.0.1:port/...`,
+      { cause },
+    );
   }
-  if (!protocols.includes(url.protocol)) throw new ConfigError(`${knob} uses protocol ${url.protocol}; expected one of ${protocols.join(', ')}.`);
+  if (!protocols.includes(url.protocol))
+    throw new ConfigError(`${knob} uses protocol ${url.protocol}; expected one of ${protocols.join(', ')}.`);
   return url;
 }
 

@@ -112,7 +112,9 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
     );
   }
   if (await isPortOpen(httpPort, bindHost === '0.0.0.0' ? '127.0.0.1' : bindHost)) {
-    throw new Error(`Debezium Server's HTTP port ${httpPort} is already in use; set SUMSTREAM_DEBEZIUM_PORT to a free port.`);
+    throw new Error(
+      `Debezium Server's HTTP port ${httpPort} is already in use; set SUMSTREAM_DEBEZIUM_PORT to a free port.`,
+    );
   }
   const installDir = options.installDir ?? (await fetchDebezium(version, log));
   await prepareStores(options.databaseUrl, options.amqpUrl, topology);
@@ -120,7 +122,10 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
   await mkdir(path.join(options.dataDir, 'config'), { recursive: true });
   await copyFile(DEBEZIUM_PROPERTIES, path.join(options.dataDir, 'config', 'application.properties'));
   const runner = (await readdir(installDir)).find((name) => /^debezium-server-.*runner\.jar$/.test(name));
-  if (!runner) throw new Error(`No debezium-server-*-runner.jar in ${installDir}; delete that folder and run \`bash scripts/fetch-debezium.sh ${version}\` to fetch it anew.`);
+  if (!runner)
+    throw new Error(
+      `No debezium-server-*-runner.jar in ${installDir}; delete that folder and run \`bash scripts/fetch-debezium.sh ${version}\` to fetch it anew.`,
+    );
   const env = debeziumEnv({
     databaseUrl: options.databaseUrl,
     amqpUrl: options.amqpUrl,
@@ -133,7 +138,11 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
   });
   // Debezium Server reads config/application.properties from its working directory; the
   // class path is run.sh's, with absolute paths.
-  const classPath = [path.join(installDir, runner), path.join(installDir, 'config', 'lib'), path.join(installDir, 'lib', '*')].join(':');
+  const classPath = [
+    path.join(installDir, runner),
+    path.join(installDir, 'config', 'lib'),
+    path.join(installDir, 'lib', '*'),
+  ].join(':');
   const args = [
     // Quarkus resets thread locals through java.lang internals (required from Java 24 on).
     '--add-opens=java.base/java.lang=ALL-UNNAMED',
@@ -143,7 +152,11 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
     'io.debezium.server.Main',
   ];
   if (options.signal?.aborted) throw new Error('Debezium Server start abandoned.');
-  const child = spawn(java.bin, args, { cwd: options.dataDir, env: { ...options.baseEnv, ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(java.bin, args, {
+    cwd: options.dataDir,
+    env: { ...options.baseEnv, ...env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let streaming = false;
   const recent: string[] = [];
   const file = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
@@ -184,7 +197,9 @@ export async function startDebezium(options: DebeziumInstanceOptions): Promise<D
     if (streaming && (await isUp(healthUrl))) return instance;
     if (Date.now() > deadline) {
       await instance.kill();
-      throw new Error(`Debezium Server was not streaming after ${timeoutMs / 1000} s.${lastWords(recent, options.logFile)}`);
+      throw new Error(
+        `Debezium Server was not streaming after ${timeoutMs / 1000} s.${lastWords(recent, options.logFile)}`,
+      );
     }
     await sleep(200);
   }
@@ -200,7 +215,10 @@ function lastWords(recent: string[], logFile: string | undefined): string {
 /** Runs scripts/fetch-debezium.sh (a no-op once cached); resolves to the install directory. */
 function fetchDebezium(version: string, log: (line: string) => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [path.join(REPO_ROOT, 'scripts', 'fetch-debezium.sh'), version], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [path.join(REPO_ROOT, 'scripts', 'fetch-debezium.sh'), version], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const stderr: string[] = [];
     child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -212,7 +230,10 @@ function fetchDebezium(version: string, log: (line: string) => void): Promise<st
     child.once('close', (code) => {
       const dir = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && dir) resolve(dir);
-      else reject(new Error(`scripts/fetch-debezium.sh ${version} failed (exit ${code}):\n${stderr.slice(-15).join('\n')}`));
+      else
+        reject(
+          new Error(`scripts/fetch-debezium.sh ${version} failed (exit ${code}):\n${stderr.slice(-15).join('\n')}`),
+        );
     });
   });
 }

@@ -18,7 +18,9 @@ export function debeziumLogLine(line: string): string | undefined {
   const level = text(entry.level ?? 'INFO');
   const message = text(entry.message ?? '');
   if (!/^(WARN|WARNING|ERROR|FATAL|SEVERE)$/.test(level) && !MILESTONES.test(message)) return undefined;
-  const logger = text(entry.loggerName ?? '').split('.').pop();
+  const logger = text(entry.loggerName ?? '')
+    .split('.')
+    .pop();
   const cause = entry.exception?.message ? ` (${text(entry.exception.message)})` : '';
   return `${level} ${logger}: ${message}${cause}`;
 }

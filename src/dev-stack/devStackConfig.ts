@@ -15,20 +15,57 @@ export const DEV_STACK_KNOBS = {
     path.join(REPO_ROOT, '.sumstream'),
   ),
   pgPort: PORT_KNOBS.pgPort,
-  pgBin: knob.optional('SUMSTREAM_PG_BIN', 'PostgreSQL bin folder (pg_ctl, initdb) of the project-owned server, e.g. another version\'s.', 'the highest `/usr/lib/postgresql/*/bin`'),
+  pgBin: knob.optional(
+    'SUMSTREAM_PG_BIN',
+    "PostgreSQL bin folder (pg_ctl, initdb) of the project-owned server, e.g. another version's.",
+    'the highest `/usr/lib/postgresql/*/bin`',
+  ),
   amqpPort: PORT_KNOBS.amqpPort,
-  rabbitBin: knob.optional('SUMSTREAM_RABBIT_BIN', 'Folder of rabbitmq-server and rabbitmqctl for the project-owned broker.', '`/usr/lib/rabbitmq/bin`'),
+  rabbitBin: knob.optional(
+    'SUMSTREAM_RABBIT_BIN',
+    'Folder of rabbitmq-server and rabbitmqctl for the project-owned broker.',
+    '`/usr/lib/rabbitmq/bin`',
+  ),
   rabbitManagementPort: PORT_KNOBS.rabbitManagementPort,
   rabbitPrometheusPort: knob.port('SUMSTREAM_RABBIT_PROMETHEUS_PORT', 15692, 'RabbitMQ Prometheus endpoint port.'),
-  rabbitDistPort: knob.port('SUMSTREAM_RABBIT_DIST_PORT', 25673, 'Erlang distribution port of that RabbitMQ, for rabbitmqctl.'),
-  rabbitNodeName: knob.string('SUMSTREAM_RABBIT_NODE_NAME', 'sumstream', 'Erlang node name of that RabbitMQ; change it (and the ports) to run a second stack on this machine.'),
-  observability: knob.bool('SUMSTREAM_OBSERVABILITY', true, 'Start Prometheus and the PostgreSQL exporter (and install them when missing).'),
+  rabbitDistPort: knob.port(
+    'SUMSTREAM_RABBIT_DIST_PORT',
+    25673,
+    'Erlang distribution port of that RabbitMQ, for rabbitmqctl.',
+  ),
+  rabbitNodeName: knob.string(
+    'SUMSTREAM_RABBIT_NODE_NAME',
+    'sumstream',
+    'Erlang node name of that RabbitMQ; change it (and the ports) to run a second stack on this machine.',
+  ),
+  observability: knob.bool(
+    'SUMSTREAM_OBSERVABILITY',
+    true,
+    'Start Prometheus and the PostgreSQL exporter (and install them when missing).',
+  ),
   prometheusPort: knob.port('SUMSTREAM_PROMETHEUS_PORT', 9090, 'Prometheus port.'),
   pgExporterPort: knob.port('SUMSTREAM_PG_EXPORTER_PORT', 9187, 'prometheus-postgres-exporter port.'),
-  cdc: knob.oneOf('SUMSTREAM_CDC', 'relay', ['relay', 'debezium'], 'Which change data capture runs: the built-in cdc-relay or Debezium Server.'),
-  debeziumPort: knob.port('SUMSTREAM_DEBEZIUM_PORT', DEBEZIUM_DEFAULTS.httpPort, 'Debezium Server\'s HTTP port (`/q/health`), with `SUMSTREAM_CDC=debezium`.'),
-  debeziumVersion: knob.string('SUMSTREAM_DEBEZIUM_VERSION', DEBEZIUM_VERSION, 'Debezium Server release (fetched from Maven Central by scripts/fetch-debezium.sh).'),
-  javaHome: knob.optional('JAVA_HOME', 'A Java 21+ to run Debezium Server with.', 'the highest under /usr/lib/jvm, then `java` on PATH'),
+  cdc: knob.oneOf(
+    'SUMSTREAM_CDC',
+    'relay',
+    ['relay', 'debezium'],
+    'Which change data capture runs: the built-in cdc-relay or Debezium Server.',
+  ),
+  debeziumPort: knob.port(
+    'SUMSTREAM_DEBEZIUM_PORT',
+    DEBEZIUM_DEFAULTS.httpPort,
+    "Debezium Server's HTTP port (`/q/health`), with `SUMSTREAM_CDC=debezium`.",
+  ),
+  debeziumVersion: knob.string(
+    'SUMSTREAM_DEBEZIUM_VERSION',
+    DEBEZIUM_VERSION,
+    'Debezium Server release (fetched from Maven Central by scripts/fetch-debezium.sh).',
+  ),
+  javaHome: knob.optional(
+    'JAVA_HOME',
+    'A Java 21+ to run Debezium Server with.',
+    'the highest under /usr/lib/jvm, then `java` on PATH',
+  ),
 } as const;
 
 export interface DevStackConfig extends KnobValues<typeof DEV_STACK_KNOBS> {
@@ -41,6 +78,16 @@ export interface DevStackConfig extends KnobValues<typeof DEV_STACK_KNOBS> {
 }
 
 export function devStackConfig(env: Env): DevStackConfig {
-  const ports = readKnobs(env, { grpc: PORT_KNOBS.grpcPort, addMetrics: PORT_KNOBS.addMetricsPort, relayMetrics: PORT_KNOBS.relayMetricsPort, sum: PORT_KNOBS.sumPort });
-  return { ...readKnobs(env, DEV_STACK_KNOBS), ports, databaseUrl: env['DATABASE_URL'] || undefined, amqpUrl: env['AMQP_URL'] || undefined };
+  const ports = readKnobs(env, {
+    grpc: PORT_KNOBS.grpcPort,
+    addMetrics: PORT_KNOBS.addMetricsPort,
+    relayMetrics: PORT_KNOBS.relayMetricsPort,
+    sum: PORT_KNOBS.sumPort,
+  });
+  return {
+    ...readKnobs(env, DEV_STACK_KNOBS),
+    ports,
+    databaseUrl: env['DATABASE_URL'] || undefined,
+    amqpUrl: env['AMQP_URL'] || undefined,
+  };
 }

@@ -16,8 +16,15 @@ import { startRabbit } from './rabbitInstance.js';
 import { debeziumHome } from './toolPath.js';
 import { type ServiceName, SERVICES, spawnService, stopChild } from './serviceProcess.js';
 
-const COLORS: Record<ServiceName | 'debezium' | 'dev-stack', string> = { 'add-service': '36', 'cdc-relay': '35', debezium: '35', 'sum-service': '33', 'dev-stack': '32' };
-const say = (who: ServiceName | 'debezium' | 'dev-stack', line: string) => process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
+const COLORS: Record<ServiceName | 'debezium' | 'dev-stack', string> = {
+  'add-service': '36',
+  'cdc-relay': '35',
+  debezium: '35',
+  'sum-service': '33',
+  'dev-stack': '32',
+};
+const say = (who: ServiceName | 'debezium' | 'dev-stack', line: string) =>
+  process.stdout.write(`\x1b[${COLORS[who]}m${who.padEnd(11)}\x1b[0m| ${line}\n`);
 
 const config = devStackConfig(process.env);
 const stops: (() => Promise<void>)[] = [];
@@ -31,15 +38,26 @@ let stopping = false;
 async function main(): Promise<void> {
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    say('dev-stack', `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`);
-    const pg = await startPostgres({ dataDir: path.join(config.home, 'postgres', 'data'), port: config.pgPort, binDir: config.pgBin, log: (l) => say('dev-stack', l) });
+    say(
+      'dev-stack',
+      `starting PostgreSQL on 127.0.0.1:${config.pgPort} (data in ${path.join(config.home, 'postgres')})`,
+    );
+    const pg = await startPostgres({
+      dataDir: path.join(config.home, 'postgres', 'data'),
+      port: config.pgPort,
+      binDir: config.pgBin,
+      log: (l) => say('dev-stack', l),
+    });
     stops.push(() => pg.stop());
     databaseUrl = pg.url;
   }
   let amqpUrl = config.amqpUrl;
   let managementUrl: string | undefined;
   if (!amqpUrl) {
-    say('dev-stack', `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`);
+    say(
+      'dev-stack',
+      `starting RabbitMQ on 127.0.0.1:${config.amqpPort} (data in ${path.join(config.home, 'rabbitmq')})`,
+    );
     const rabbit = await startRabbit({
       dataDir: path.join(config.home, 'rabbitmq'),
       nodeName: config.rabbitNodeName,
@@ -63,7 +81,10 @@ async function main(): Promise<void> {
   const prometheusUrl = config.observability
     ? await startObservability(databaseUrl).catch((error: unknown) => {
         // The pipeline does not need them: say why and run on without.
-        say('dev-stack', `Prometheus not started: ${(error as Error).message} Set SUMSTREAM_PROMETHEUS_PORT / SUMSTREAM_PG_EXPORTER_PORT, or SUMSTREAM_OBSERVABILITY=false.`);
+        say(
+          'dev-stack',
+          `Prometheus not started: ${(error as Error).message} Set SUMSTREAM_PROMETHEUS_PORT / SUMSTREAM_PG_EXPORTER_PORT, or SUMSTREAM_OBSERVABILITY=false.`,
+        );
         return undefined;
       })
     : undefined;
@@ -73,7 +94,11 @@ async function main(): Promise<void> {
   say('dev-stack', `  gRPC Addition/Add     127.0.0.1:${ports.grpc}`);
   say('dev-stack', `  GET /sum              http://127.0.0.1:${ports.sum}/sum`);
   say('dev-stack', `  add-service metrics   http://127.0.0.1:${ports.addMetrics}/metrics`);
-  if (debeziumCdc) say('dev-stack', `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`);
+  if (debeziumCdc)
+    say(
+      'dev-stack',
+      `  Debezium Server       http://127.0.0.1:${config.debeziumPort}/q/health (CDC instead of cdc-relay)`,
+    );
   else say('dev-stack', `  cdc-relay metrics     http://127.0.0.1:${ports.relayMetrics}/metrics`);
   say('dev-stack', `  sum-service metrics   http://127.0.0.1:${ports.sum}/metrics`);
   if (managementUrl) say('dev-stack', `  RabbitMQ management   ${managementUrl} (sumstream / sumstream)`);
@@ -84,7 +109,12 @@ async function main(): Promise<void> {
 /** Prometheus (the committed config and alert rules, rendered for the ports in use) and the PostgreSQL exporter. */
 async function startObservability(databaseUrl: string): Promise<string> {
   const important = (l: string) => /level=(warn|error)/.test(l) && say('dev-stack', l);
-  const exporter = await startPostgresExporter({ databaseUrl, port: config.pgExporterPort, env: process.env, log: important });
+  const exporter = await startPostgresExporter({
+    databaseUrl,
+    port: config.pgExporterPort,
+    env: process.env,
+    log: important,
+  });
   stops.push(() => exporter.stop());
   const prometheus = await startPrometheus({
     dataDir: path.join(config.home, 'prometheus'),
@@ -126,7 +156,10 @@ function supervise(service: ServiceName, env: NodeJS.ProcessEnv, crashes: number
  */
 async function superviseDebezium(databaseUrl: string, amqpUrl: string, crashes: number): Promise<void> {
   const started = Date.now();
-  say('dev-stack', `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central into ${debeziumHome(config.debeziumVersion, process.env)})`);
+  say(
+    'dev-stack',
+    `starting Debezium Server ${config.debeziumVersion} (data and debezium.log in ${path.join(config.home, 'debezium')}; the first start fetches it from Maven Central into ${debeziumHome(config.debeziumVersion, process.env)})`,
+  );
   const starting = startDebezium({
     baseEnv: process.env,
     databaseUrl,
@@ -173,7 +206,8 @@ async function shutdown(signal: string, exitCode = 0): Promise<void> {
   say('dev-stack', `${signal}: stopping SumStream processes`);
   debeziumAbort.abort();
   await Promise.all([...[...children.values()].map((child) => stopChild(child)), debeziumStarting, debezium?.stop()]);
-  for (const stop of stops.reverse()) await stop().catch((error: unknown) => say('dev-stack', `stop failed: ${(error as Error).message}`));
+  for (const stop of stops.reverse())
+    await stop().catch((error: unknown) => say('dev-stack', `stop failed: ${(error as Error).message}`));
   say('dev-stack', 'stopped');
   process.exit(exitCode);
 }

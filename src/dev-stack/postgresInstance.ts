@@ -91,7 +91,9 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
     const r = await pgRun(tool, args);
     if (r.code !== 0) {
       const tail = await tailFile(logFile);
-      throw new Error(`${tool} ${args.join(' ')} failed (exit ${r.code}):\n${r.stderr}${r.stdout}\n${tail ? `--- ${logFile} ---\n${tail}` : ''}`);
+      throw new Error(
+        `${tool} ${args.join(' ')} failed (exit ${r.code}):\n${r.stderr}${r.stdout}\n${tail ? `--- ${logFile} ---\n${tail}` : ''}`,
+      );
     }
     return r.stdout;
   };
@@ -111,7 +113,10 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
     log(`postgres: initdb ${dataDir}`);
     await pgOk('initdb', ['-D', dataDir, '-U', ROLE, '--auth=trust', '--encoding=UTF8', '--no-locale']);
     const conf = await readFile(path.join(dataDir, 'postgresql.conf'), 'utf8');
-    await writeConf('postgresql.conf', `${conf}\n# SumStream settings (rewritten on every start)\ninclude_if_exists = 'sumstream.conf'\n`);
+    await writeConf(
+      'postgresql.conf',
+      `${conf}\n# SumStream settings (rewritten on every start)\ninclude_if_exists = 'sumstream.conf'\n`,
+    );
     log(`postgres: initdb done in ${Date.now() - t0} ms`);
   }
   const running = await runningPort(dataDir, pgRun);
@@ -123,7 +128,9 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
   }
   if (running === undefined) {
     if (await isPortOpen(port, host)) {
-      throw new Error(`port ${port} on ${host} is already in use by another process; choose another port or stop that process`);
+      throw new Error(
+        `port ${port} on ${host} is already in use by another process; choose another port or stop that process`,
+      );
     }
     await writeConf('pg_hba.conf', HBA);
     await writeConf('sumstream.conf', serverConf(host, port, socketDir));
@@ -161,7 +168,13 @@ interface Prepared {
 }
 
 /** Creates <base>/{data,run,logs}; when root, hands them to the postgres OS user. */
-async function prepareDirs(base: string, dataDir: string, port: number, asRoot: boolean, log: (l: string) => void): Promise<Prepared> {
+async function prepareDirs(
+  base: string,
+  dataDir: string,
+  port: number,
+  asRoot: boolean,
+  log: (l: string) => void,
+): Promise<Prepared> {
   let socketDir = path.join(base, 'run');
   // Unix socket paths are limited to 107 bytes.
   if (Buffer.byteLength(path.join(socketDir, `.s.PGSQL.${port}.lock`)) > 100) {
@@ -184,7 +197,8 @@ async function prepareDirs(base: string, dataDir: string, port: number, asRoot: 
   const [uid, gid] = [Number(ids[1]), Number(ids[2])];
   for (const d of dirs) await chown(d, uid, gid);
   // Every ancestor must be traversable by the postgres user; on failure, name the first one that is not.
-  const canTraverse = async (d: string): Promise<boolean> => (await run('runuser', ['-u', PG_OS_USER, '--', 'test', '-x', d])).code === 0;
+  const canTraverse = async (d: string): Promise<boolean> =>
+    (await run('runuser', ['-u', PG_OS_USER, '--', 'test', '-x', d])).code === 0;
   if (!(await canTraverse(base))) {
     const chain: string[] = [];
     for (let d = base; ; d = path.dirname(d)) {
@@ -207,7 +221,10 @@ async function prepareDirs(base: string, dataDir: string, port: number, asRoot: 
 }
 
 /** Port from postmaster.pid when the cluster is running, else undefined. */
-async function runningPort(dataDir: string, pgRun: (tool: string, args: string[]) => Promise<RunResult>): Promise<number | undefined> {
+async function runningPort(
+  dataDir: string,
+  pgRun: (tool: string, args: string[]) => Promise<RunResult>,
+): Promise<number | undefined> {
   const status = await pgRun('pg_ctl', ['status', '-D', dataDir]);
   if (status.code !== 0) return undefined;
   const lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');

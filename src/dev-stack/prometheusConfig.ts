@@ -7,7 +7,10 @@ export const PROMETHEUS_TEMPLATE = path.join(REPO_ROOT, 'deploy', 'prometheus', 
 export const ALERTS_FILE = path.join(REPO_ROOT, 'deploy', 'prometheus', 'alerts.yml');
 
 /** Scrape target (`host:port`) of each job. */
-export type PrometheusTargets = Record<'add-service' | 'cdc-relay' | 'sum-service' | 'rabbitmq' | 'postgres' | 'prometheus', string>;
+export type PrometheusTargets = Record<
+  'add-service' | 'cdc-relay' | 'sum-service' | 'rabbitmq' | 'postgres' | 'prometheus',
+  string
+>;
 
 export const DEFAULT_TARGETS: PrometheusTargets = {
   'add-service': '127.0.0.1:3001',
@@ -55,10 +58,14 @@ export async function renderPrometheusConfig(targets: PrometheusTargets, options
   if (options.header !== undefined) text = `${options.header.replace(/\n*$/, '\n')}${text.replace(/^(?:#.*\n)*/, '')}`;
   for (const [job, target] of Object.entries(targets) as [keyof PrometheusTargets, string][]) {
     const placeholder = `['${DEFAULT_TARGETS[job]}']`;
-    if (!text.includes(placeholder)) throw new Error(`${PROMETHEUS_TEMPLATE} has no target ${placeholder} for job ${job}; keep the defaults in step with DEFAULT_TARGETS.`);
+    if (!text.includes(placeholder))
+      throw new Error(
+        `${PROMETHEUS_TEMPLATE} has no target ${placeholder} for job ${job}; keep the defaults in step with DEFAULT_TARGETS.`,
+      );
     text = text.replace(placeholder, `['${target}']`);
   }
-  if (options.scrapeInterval) text = text.replace(/(scrape_interval|evaluation_interval): 5s/g, `$1: ${options.scrapeInterval}`);
+  if (options.scrapeInterval)
+    text = text.replace(/(scrape_interval|evaluation_interval): 5s/g, `$1: ${options.scrapeInterval}`);
   return text;
 }
 

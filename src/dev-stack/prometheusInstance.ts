@@ -33,7 +33,10 @@ export interface ChildInstance {
 export async function startPrometheus(options: PrometheusInstanceOptions): Promise<ChildInstance> {
   await mkdir(path.join(options.dataDir, 'tsdb'), { recursive: true });
   const configFile = path.join(options.dataDir, 'prometheus.yml');
-  const config = await renderPrometheusConfig({ ...options.targets, prometheus: `127.0.0.1:${options.port}` }, { scrapeInterval: options.scrapeInterval });
+  const config = await renderPrometheusConfig(
+    { ...options.targets, prometheus: `127.0.0.1:${options.port}` },
+    { scrapeInterval: options.scrapeInterval },
+  );
   await writeFile(configFile, config);
   await copyFile(ALERTS_FILE, path.join(options.dataDir, 'alerts.yml'));
   const child = spawnLogged(
@@ -79,15 +82,27 @@ export async function startPostgresExporter(options: PostgresExporterOptions): P
 
 function spawnLogged(command: string, args: string[], env: Env, log: (line: string) => void): ChildProcess {
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.on('error', (error) => log(`cannot run ${command}: ${error.message} (install it: apt-get install ${command === 'prometheus' ? 'prometheus' : command})`));
+  child.on('error', (error) =>
+    log(
+      `cannot run ${command}: ${error.message} (install it: apt-get install ${command === 'prometheus' ? 'prometheus' : command})`,
+    ),
+  );
   for (const stream of [child.stdout, child.stderr]) if (stream) createInterface({ input: stream }).on('line', log);
   return child;
 }
 
-async function waitFor(child: ChildProcess, name: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function waitFor(
+  child: ChildProcess,
+  name: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) while starting; see its log lines above.`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(
+        `${name} exited (${child.exitCode ?? child.signalCode}) while starting; see its log lines above.`,
+      );
     if (await ready()) return;
     await sleep(200);
   }

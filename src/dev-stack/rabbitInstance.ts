@@ -76,10 +76,18 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
   }
   const distPort = options.distPort ?? amqpPort + 20000;
   if (distPort > 65535) {
-    throw new Error(`distPort defaults to amqpPort + 20000 = ${distPort}, which is not a valid port; pass distPort explicitly`);
+    throw new Error(
+      `distPort defaults to amqpPort + 20000 = ${distPort}, which is not a valid port; pass distPort explicitly`,
+    );
   }
   const nodeName = options.nodeName.includes('@') ? options.nodeName : `${options.nodeName}@localhost`;
-  const env = await prepareDataDir(dataDir, nodeName, distPort, { amqpPort, managementPort, prometheusPort }, options.env);
+  const env = await prepareDataDir(
+    dataDir,
+    nodeName,
+    distPort,
+    { amqpPort, managementPort, prometheusPort },
+    options.env,
+  );
   const pidFile = path.join(dataDir, 'rabbitmq.pid');
   const logFile = path.join(dataDir, 'log', `${nodeName}.log`);
   const stdoutFile = path.join(dataDir, 'stdout.log');
@@ -98,15 +106,27 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
       log(`rabbitmq: ${nodeName} already running (amqp 127.0.0.1:${amqpPort})`);
       return;
     }
-    for (const [what, port] of [['amqpPort', amqpPort], ['managementPort', managementPort], ['prometheusPort', prometheusPort], ['distPort', distPort]] as const) {
+    for (const [what, port] of [
+      ['amqpPort', amqpPort],
+      ['managementPort', managementPort],
+      ['prometheusPort', prometheusPort],
+      ['distPort', distPort],
+    ] as const) {
       if (await isPortOpen(port)) {
-        throw new Error(`RabbitMQ ${what} ${port} is already in use by another process; choose another port or stop that process`);
+        throw new Error(
+          `RabbitMQ ${what} ${port} is already in use by another process; choose another port or stop that process`,
+        );
       }
     }
     const t0 = Date.now();
     const out = openSync(stdoutFile, 'a');
     // detached: own session, so Ctrl-C in a terminal does not reach the broker; stop() ends it.
-    const proc = spawn(path.join(RABBIT_BIN, 'rabbitmq-server'), [], { env, cwd: dataDir, detached: true, stdio: ['ignore', out, out] });
+    const proc = spawn(path.join(RABBIT_BIN, 'rabbitmq-server'), [], {
+      env,
+      cwd: dataDir,
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     proc.unref();
     child = proc;
@@ -114,7 +134,9 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
     proc.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
     proc.on('error', (err) => (exited = `could not be started: ${err.message}`));
     await waitReady(managementPort, amqpPort, nodeName, timeoutMs, () => exited, stdoutFile, logFile);
-    log(`rabbitmq: ${nodeName} started in ${Date.now() - t0} ms (amqp 127.0.0.1:${amqpPort}, management ${managementPort}, log ${logFile})`);
+    log(
+      `rabbitmq: ${nodeName} started in ${Date.now() - t0} ms (amqp 127.0.0.1:${amqpPort}, management ${managementPort}, log ${logFile})`,
+    );
   };
 
   const stop = async (): Promise<void> => {
@@ -193,7 +215,10 @@ async function prepareDataDir(
   ].join('\n');
   await writeFile(path.join(dataDir, 'rabbitmq.conf'), conf);
   await writeFile(path.join(dataDir, 'enabled_plugins'), '[rabbitmq_management,rabbitmq_prometheus].\n');
-  await writeFile(path.join(dataDir, 'rabbitmq-env.conf'), '# intentionally empty (replaces /etc/rabbitmq/rabbitmq-env.conf)\n');
+  await writeFile(
+    path.join(dataDir, 'rabbitmq-env.conf'),
+    '# intentionally empty (replaces /etc/rabbitmq/rabbitmq-env.conf)\n',
+  );
 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(inherited)) if (!k.startsWith('RABBITMQ_')) env[k] = v;
@@ -242,14 +267,18 @@ async function waitReady(
   for (;;) {
     const node = await managementNode(managementPort);
     if (node !== undefined && node !== nodeName) {
-      throw new Error(`management port ${managementPort} belongs to RabbitMQ node ${node}, not ${nodeName}; choose other ports`);
+      throw new Error(
+        `management port ${managementPort} belongs to RabbitMQ node ${node}, not ${nodeName}; choose other ports`,
+      );
     }
     if (node === nodeName && (await isPortOpen(amqpPort))) return;
     const why = exited() ?? (Date.now() > deadline ? `did not become ready within ${timeoutMs} ms` : undefined);
     if (why !== undefined) {
       const out = await tailFile(stdoutFile, 20);
       if (out.includes('duplicate_node_name')) {
-        throw new Error(`RabbitMQ node name ${nodeName} is already used by another running node (epmd); choose another nodeName or stop that node`);
+        throw new Error(
+          `RabbitMQ node name ${nodeName} is already used by another running node (epmd); choose another nodeName or stop that node`,
+        );
       }
       throw new Error(
         `RabbitMQ node ${nodeName} ${why}. Common causes: node name already in use (pick another nodeName), ` +

@@ -14,7 +14,10 @@ export async function reapStaleRuns(root: string): Promise<void> {
     const owner = Number(await readFile(path.join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
     if (owner > 0 && isProcessAlive(owner)) continue;
     const pids: number[] = [];
-    for (const [file, exe] of [['postgres/data/postmaster.pid', 'postgres'], ['rabbitmq/rabbitmq.pid', 'beam']] as const) {
+    for (const [file, exe] of [
+      ['postgres/data/postmaster.pid', 'postgres'],
+      ['rabbitmq/rabbitmq.pid', 'beam'],
+    ] as const) {
       const pid = await firstLinePid(path.join(dir, file));
       // Only kill it if the pid still belongs to such a server (pids get reused).
       const cmd = pid === undefined ? '' : await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');

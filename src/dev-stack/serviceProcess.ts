@@ -33,7 +33,12 @@ export interface ServiceProcessOptions {
 /** Spawns one service from the repository root with the given environment. */
 export function spawnService(options: ServiceProcessOptions): ChildProcess {
   const [command, ...args] = serviceCommand(options.service);
-  const child = spawn(command!, args, { cwd: REPO_ROOT, env: { ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn(command!, args, {
+    cwd: REPO_ROOT,
+    env: { ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
   for (const stream of [child.stdout, child.stderr]) {
     if (stream) createInterface({ input: stream }).on('line', (line) => options.onLine?.(line));
   }

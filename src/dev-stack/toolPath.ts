@@ -24,8 +24,13 @@ function read(env: Env, name: string): string | undefined {
 
 /** SumStream's per-user cache: `${XDG_CACHE_HOME:-$HOME/.cache}/sumstream`. */
 export function sumstreamCacheDir(env: Env): string {
-  const base = read(env, 'XDG_CACHE_HOME') ?? (read(env, 'HOME') !== undefined ? path.join(read(env, 'HOME')!, '.cache') : undefined);
-  if (base === undefined) throw new Error('Neither XDG_CACHE_HOME nor HOME is set: cannot locate the per-user cache of SumStream (~/.cache/sumstream).');
+  const base =
+    read(env, 'XDG_CACHE_HOME') ??
+    (read(env, 'HOME') !== undefined ? path.join(read(env, 'HOME')!, '.cache') : undefined);
+  if (base === undefined)
+    throw new Error(
+      'Neither XDG_CACHE_HOME nor HOME is set: cannot locate the per-user cache of SumStream (~/.cache/sumstream).',
+    );
   return path.resolve(base, 'sumstream');
 }
 
@@ -41,13 +46,15 @@ let pins: ReadonlyMap<string, string> | undefined;
 export function pinnedVersion(name: ToolName): string {
   pins ??= parsePins(readFileSync(INSTALL_TOOLS, 'utf8'));
   const version = pins.get(name);
-  if (version === undefined) throw new Error(`scripts/install-tools.sh pins no tool ${name} (it pins ${[...pins.keys()].join(', ')}).`);
+  if (version === undefined)
+    throw new Error(`scripts/install-tools.sh pins no tool ${name} (it pins ${[...pins.keys()].join(', ')}).`);
   return version;
 }
 
 function parsePins(script: string): ReadonlyMap<string, string> {
   const table = /^PINS='\n([\s\S]*?)^'$/m.exec(script)?.[1];
-  if (table === undefined) throw new Error("scripts/install-tools.sh has no PINS='...' table (one `tool version installer source` per line).");
+  if (table === undefined)
+    throw new Error("scripts/install-tools.sh has no PINS='...' table (one `tool version installer source` per line).");
   return new Map(
     table
       .split('\n')

@@ -13,7 +13,12 @@ interface AddReply {
 }
 
 type AdditionStub = grpc.Client & {
-  Add(request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, reply?: AddReply) => void): void;
+  Add(
+    request: unknown,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, reply?: AddReply) => void,
+  ): void;
 };
 
 /** Statuses with which the add-service refuses a request before writing it: such an Add surely did not count. */
@@ -63,14 +68,22 @@ export class GrpcAddTarget implements LoadTarget {
     const batch = 200;
     for (let i = 0; i < this.stubs.length; i += batch) {
       await Promise.all(
-        this.stubs.slice(i, i + batch).map(
-          (stub) =>
-            new Promise<void>((resolve, reject) =>
-              stub.waitForReady(deadline, (error) =>
-                error ? reject(new Error(`cannot connect to the add-service at ${this.options.address}: ${error.message}. Is the stack running (npm start)? Is --grpc right?`)) : resolve(),
+        this.stubs
+          .slice(i, i + batch)
+          .map(
+            (stub) =>
+              new Promise<void>((resolve, reject) =>
+                stub.waitForReady(deadline, (error) =>
+                  error
+                    ? reject(
+                        new Error(
+                          `cannot connect to the add-service at ${this.options.address}: ${error.message}. Is the stack running (npm start)? Is --grpc right?`,
+                        ),
+                      )
+                    : resolve(),
+                ),
               ),
-            ),
-        ),
+          ),
       );
     }
   }
@@ -80,26 +93,31 @@ export class GrpcAddTarget implements LoadTarget {
     const b = Math.floor(Math.random() * 100);
     const stub = this.stubs[slot % this.stubs.length]!;
     return new Promise((resolve) => {
-      stub.Add({ a: String(a), b: String(b) }, new grpc.Metadata(), { deadline: Date.now() + this.options.timeoutMs }, (error, reply) => {
-        if (error) {
-          if (!NOT_RECORDED.has(error.code)) {
+      stub.Add(
+        { a: String(a), b: String(b) },
+        new grpc.Metadata(),
+        { deadline: Date.now() + this.options.timeoutMs },
+        (error, reply) => {
+          if (error) {
+            if (!NOT_RECORDED.has(error.code)) {
+              this.uncertain++;
+              this.uncertainTotal += BigInt(a + b);
+            }
+            resolve({ ok: false, error: grpc.status[error.code] ?? `code_${error.code}` });
+            return;
+          }
+          if (reply?.sum !== String(a + b)) {
+            // Recorded, but with a wrong answer: count it as an error and as uncertain for the sum.
             this.uncertain++;
             this.uncertainTotal += BigInt(a + b);
+            resolve({ ok: false, error: 'wrong_answer' });
+            return;
           }
-          resolve({ ok: false, error: grpc.status[error.code] ?? `code_${error.code}` });
-          return;
-        }
-        if (reply?.sum !== String(a + b)) {
-          // Recorded, but with a wrong answer: count it as an error and as uncertain for the sum.
-          this.uncertain++;
-          this.uncertainTotal += BigInt(a + b);
-          resolve({ ok: false, error: 'wrong_answer' });
-          return;
-        }
-        this.acknowledged++;
-        this.acknowledgedTotal += BigInt(a + b);
-        resolve({ ok: true });
-      });
+          this.acknowledged++;
+          this.acknowledgedTotal += BigInt(a + b);
+          resolve({ ok: true });
+        },
+      );
     });
   }
 

@@ -27,18 +27,27 @@ interface Flags {
   read?: boolean;
 }
 
-const USAGE_LINE = 'usage: node --import tsx src/load/k6SumCheck.ts --rest URL --before SUM --summary FILE [--drain-timeout 60s]';
+const USAGE_LINE =
+  'usage: node --import tsx src/load/k6SumCheck.ts --rest URL --before SUM --summary FILE [--drain-timeout 60s]';
 
 function program(): Command {
-  return commandLine('node --import tsx src/load/k6SumCheck.ts', 'The sum check of a k6 gRPC run (scripts/k6.sh): PASS when GET /sum grew by exactly the acknowledged total.')
+  return commandLine(
+    'node --import tsx src/load/k6SumCheck.ts',
+    'The sum check of a k6 gRPC run (scripts/k6.sh): PASS when GET /sum grew by exactly the acknowledged total.',
+  )
     .usage('--rest URL --before SUM --summary FILE [--drain-timeout 60s] | --rest URL --read')
     .option('--rest <URL>', 'sum-service base URL', parseRestUrl)
     .option('--before <SUM>', 'GET /sum before the run', (text: string) => {
-      if (!/^-?\d+$/.test(text)) throw new CommandLineError(`--before "${text}" is not a whole number (the sum before the run)`);
+      if (!/^-?\d+$/.test(text))
+        throw new CommandLineError(`--before "${text}" is not a whole number (the sum before the run)`);
       return BigInt(text);
     })
     .option('--summary <FILE>', "k6's --summary-export file of the run")
-    .addOption(new Option('--drain-timeout <DURATION>', 'how long to wait for the pipeline to apply every acknowledged Add').argParser(duration('--drain-timeout')).default(60_000, '60s'))
+    .addOption(
+      new Option('--drain-timeout <DURATION>', 'how long to wait for the pipeline to apply every acknowledged Add')
+        .argParser(duration('--drain-timeout'))
+        .default(60_000, '60s'),
+    )
     .option('--read', 'only print the current sum (the value before the run)');
 }
 

@@ -34,7 +34,8 @@ export class LatencyHistogram {
   private readonly halfBuckets: number;
 
   constructor(readonly bits = 11) {
-    if (!Number.isInteger(bits) || bits < 2 || bits > 20) throw new RangeError(`bits must be an integer 2-20, got ${bits}`);
+    if (!Number.isInteger(bits) || bits < 2 || bits > 20)
+      throw new RangeError(`bits must be an integer 2-20, got ${bits}`);
     this.exactLimit = 2 ** bits;
     this.halfBuckets = 2 ** (bits - 1);
     this.counts = new Float64Array(this.exactLimit);
@@ -107,7 +108,8 @@ export class LatencyHistogram {
 
   /** Adds every value of `other` (same `bits`) to this one. */
   merge(other: LatencyHistogram): void {
-    if (other.bits !== this.bits) throw new RangeError(`cannot merge histograms of ${other.bits} and ${this.bits} bits`);
+    if (other.bits !== this.bits)
+      throw new RangeError(`cannot merge histograms of ${other.bits} and ${this.bits} bits`);
     if (other.total === 0) return;
     if (other.counts.length > this.counts.length) {
       const grown = new Float64Array(other.counts.length);
@@ -141,7 +143,11 @@ export class LatencyHistogram {
       const count = this.counts[index]!;
       if (count === 0) continue;
       seen += count;
-      while (next < order.length && order[next]!.percent < 100 && seen >= Math.max(1, Math.ceil((order[next]!.percent / 100) * this.total - 1e-9))) {
+      while (
+        next < order.length &&
+        order[next]!.percent < 100 &&
+        seen >= Math.max(1, Math.ceil((order[next]!.percent / 100) * this.total - 1e-9))
+      ) {
         const [, high] = this.boundsOf(index);
         result[order[next++]!.i] = Math.min(this.maxValue, Math.max(this.minValue, high));
       }
@@ -151,7 +157,23 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     if (this.total === 0) return { count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 };
-    const [p50, p90, p95, p99, p999] = this.percentiles([50, 90, 95, 99, 99.9]) as [number, number, number, number, number];
-    return { count: this.total, min: this.minValue, mean: this.sum / this.total, p50, p90, p95, p99, p999, max: this.maxValue };
+    const [p50, p90, p95, p99, p999] = this.percentiles([50, 90, 95, 99, 99.9]) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    return {
+      count: this.total,
+      min: this.minValue,
+      mean: this.sum / this.total,
+      p50,
+      p90,
+      p95,
+      p99,
+      p999,
+      max: this.maxValue,
+    };
   }
 }

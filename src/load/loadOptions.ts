@@ -79,7 +79,10 @@ function refuseRemote(host: string, flag: string): void {
 
 export function parseGrpcAddress(text: string): LoadOptions['grpc'] {
   const match = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(text.trim());
-  if (!match) throw new LoadOptionsError(`--grpc "${text}" is not HOST:PORT (e.g. ${DEFAULT_GRPC}, [::1]:${PORT_KNOBS.grpcPort.default})`);
+  if (!match)
+    throw new LoadOptionsError(
+      `--grpc "${text}" is not HOST:PORT (e.g. ${DEFAULT_GRPC}, [::1]:${PORT_KNOBS.grpcPort.default})`,
+    );
   const host = match[1]!;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) throw new LoadOptionsError(`--grpc port ${port} is out of range 1-65535`);
@@ -94,14 +97,18 @@ export function parseRestUrl(text: string): URL {
   } catch {
     throw new LoadOptionsError(`--rest "${text}" is not a URL (e.g. ${DEFAULT_REST})`);
   }
-  if (url.protocol !== 'http:') throw new LoadOptionsError(`--rest "${text}": only http:// is supported (the sum-service serves plain HTTP)`);
+  if (url.protocol !== 'http:')
+    throw new LoadOptionsError(`--rest "${text}": only http:// is supported (the sum-service serves plain HTTP)`);
   refuseRemote(url.hostname, '--rest');
   return url;
 }
 
 /** The report folder when --out is not given: .sumstream/load/<timestamp>/. */
 export function defaultOutDir(now: Date = new Date()): string {
-  return `.sumstream/load/${now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}/`;
+  return `.sumstream/load/${now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/:/g, '-')}/`;
 }
 
 function parseTarget(text: string): TargetName[] {
@@ -116,7 +123,12 @@ function parseMode(text: string): LoadMode {
 }
 
 /** A duration flag bounded to [min, max] ms; `outOfRange` is the message when it is not. */
-function boundedDuration(flag: string, min: number, max: number, outOfRange: (text: string) => string): (text: string) => number {
+function boundedDuration(
+  flag: string,
+  min: number,
+  max: number,
+  outOfRange: (text: string) => string,
+): (text: string) => number {
   return (text) => {
     const ms = parseDuration(text, flag);
     if (ms < min || ms > max) throw new LoadOptionsError(outOfRange(text));
@@ -148,13 +160,23 @@ interface ParsedFlags {
 
 /** The flags, their parsers, defaults and help; a new program for each parse (commander keeps state). */
 function loadProgram(now: Date): Command {
-  const flag = <T>(flags: string, description: string, parse: (text: string) => T, fallback?: { value: T; shown: string }): Option => {
+  const flag = <T>(
+    flags: string,
+    description: string,
+    parse: (text: string) => T,
+    fallback?: { value: T; shown: string },
+  ): Option => {
     const option = new Option(flags, description).argParser(parse);
     return fallback ? option.default(fallback.value, fallback.shown) : option;
   };
   return commandLine('npm run load --')
     .usage('[options]')
-    .addOption(flag('--target <add|sum|both>', 'gRPC Addition/Add, REST GET /sum, or both', parseTarget, { value: ['add', 'sum'], shown: 'both' }))
+    .addOption(
+      flag('--target <add|sum|both>', 'gRPC Addition/Add, REST GET /sum, or both', parseTarget, {
+        value: ['add', 'sum'],
+        shown: 'both',
+      }),
+    )
     .addOption(
       flag(
         '--mode <open|closed>',
@@ -163,51 +185,135 @@ function loadProgram(now: Date): Command {
         { value: 'open', shown: 'open' },
       ),
     )
-    .addOption(flag('--rate <N>', 'open loop: requests per second, per target', wholeNumber('--rate', { min: 1, max: 1_000_000 }), { value: 200, shown: '200' }))
-    .addOption(flag('--connections <N>', 'gRPC channels (HTTP/2 connections) / HTTP keep-alive sockets, per target', wholeNumber('--connections', { min: 1, max: 20_000 }), { value: 50, shown: '50' }))
-    .addOption(flag('--workers <N>', 'closed loop: workers per target (default: --connections)', wholeNumber('--workers', { min: 1, max: 100_000 })))
-    .addOption(flag('--think <DURATION>', "closed loop: pause between one worker's calls", (text) => parseDuration(text, '--think'), { value: 0, shown: '0' }))
+    .addOption(
+      flag(
+        '--rate <N>',
+        'open loop: requests per second, per target',
+        wholeNumber('--rate', { min: 1, max: 1_000_000 }),
+        { value: 200, shown: '200' },
+      ),
+    )
+    .addOption(
+      flag(
+        '--connections <N>',
+        'gRPC channels (HTTP/2 connections) / HTTP keep-alive sockets, per target',
+        wholeNumber('--connections', { min: 1, max: 20_000 }),
+        { value: 50, shown: '50' },
+      ),
+    )
+    .addOption(
+      flag(
+        '--workers <N>',
+        'closed loop: workers per target (default: --connections)',
+        wholeNumber('--workers', { min: 1, max: 100_000 }),
+      ),
+    )
+    .addOption(
+      flag(
+        '--think <DURATION>',
+        "closed loop: pause between one worker's calls",
+        (text) => parseDuration(text, '--think'),
+        { value: 0, shown: '0' },
+      ),
+    )
     .addOption(
       flag(
         '--duration <DURATION>',
         'how long to send, e.g. 30s, 2m, 500ms; at most 1h',
-        boundedDuration('--duration', 100, MAX_DURATION_MS, (text) => `--duration ${text} is out of range: use 100ms to 1h (load runs are bounded in time)`),
+        boundedDuration(
+          '--duration',
+          100,
+          MAX_DURATION_MS,
+          (text) => `--duration ${text} is out of range: use 100ms to 1h (load runs are bounded in time)`,
+        ),
         { value: 30_000, shown: '30s' },
       ),
     )
-    .addOption(flag('--max-requests <N>', 'also stop after N requests per target', wholeNumber('--max-requests', { min: 1, max: 1_000_000_000 })))
     .addOption(
-      flag('--max-in-flight <N>', 'open loop: cap of outstanding requests per target; arrivals past it are counted as dropped', wholeNumber('--max-in-flight', { min: 1, max: 1_000_000 }), {
-        value: 20_000,
-        shown: '20000',
+      flag(
+        '--max-requests <N>',
+        'also stop after N requests per target',
+        wholeNumber('--max-requests', { min: 1, max: 1_000_000_000 }),
+      ),
+    )
+    .addOption(
+      flag(
+        '--max-in-flight <N>',
+        'open loop: cap of outstanding requests per target; arrivals past it are counted as dropped',
+        wholeNumber('--max-in-flight', { min: 1, max: 1_000_000 }),
+        {
+          value: 20_000,
+          shown: '20000',
+        },
+      ),
+    )
+    .addOption(
+      flag(
+        '--timeout <DURATION>',
+        'deadline of one call',
+        boundedDuration('--timeout', 1, 300_000, (text) => `--timeout ${text} is out of range: use 1ms to 5m`),
+        { value: 10_000, shown: '10s' },
+      ),
+    )
+    .addOption(
+      flag('--grpc <HOST:PORT>', 'add-service', parseGrpcAddress, {
+        value: parseGrpcAddress(DEFAULT_GRPC),
+        shown: DEFAULT_GRPC,
       }),
     )
-    .addOption(flag('--timeout <DURATION>', 'deadline of one call', boundedDuration('--timeout', 1, 300_000, (text) => `--timeout ${text} is out of range: use 1ms to 5m`), { value: 10_000, shown: '10s' }))
-    .addOption(flag('--grpc <HOST:PORT>', 'add-service', parseGrpcAddress, { value: parseGrpcAddress(DEFAULT_GRPC), shown: DEFAULT_GRPC }))
-    .addOption(flag('--rest <URL>', 'sum-service base URL', parseRestUrl, { value: parseRestUrl(DEFAULT_REST), shown: DEFAULT_REST }))
-    .addOption(flag('--out <DIR>', 'report folder', (text) => text, { value: defaultOutDir(now), shown: '.sumstream/load/<timestamp>/' }))
+    .addOption(
+      flag('--rest <URL>', 'sum-service base URL', parseRestUrl, {
+        value: parseRestUrl(DEFAULT_REST),
+        shown: DEFAULT_REST,
+      }),
+    )
+    .addOption(
+      flag('--out <DIR>', 'report folder', (text) => text, {
+        value: defaultOutDir(now),
+        shown: '.sumstream/load/<timestamp>/',
+      }),
+    )
     .addOption(
       new Option(
         '--check-sum',
         'read GET /sum before and after; after the run, wait for the pipeline to apply every acknowledged Add and compare (PASS/FAIL, exit 1 on FAIL)',
       ),
     )
-    .addOption(flag('--drain-timeout <DURATION>', 'how long --check-sum waits', boundedDuration('--drain-timeout', 0, MAX_DURATION_MS, (text) => `--drain-timeout ${text} is over 1h`), { value: 60_000, shown: '60s' }))
+    .addOption(
+      flag(
+        '--drain-timeout <DURATION>',
+        'how long --check-sum waits',
+        boundedDuration('--drain-timeout', 0, MAX_DURATION_MS, (text) => `--drain-timeout ${text} is over 1h`),
+        { value: 60_000, shown: '60s' },
+      ),
+    )
     .addOption(new Option('--no-png', 'do not try to render PNG plots'))
     .addOption(new Option('--quiet', 'no progress line'))
-    .addOption(new Option('--json', "print the run's report.json on stdout (one JSON document); every other line goes to stderr"));
+    .addOption(
+      new Option(
+        '--json',
+        "print the run's report.json on stdout (one JSON document); every other line goes to stderr",
+      ),
+    );
 }
 
 /** What -h prints, and what follows a message about bad options. */
-export const USAGE = helpText(loadProgram(new Date()), 'Targets must be on this machine: 127.0.0.0/8, ::1 or localhost.');
+export const USAGE = helpText(
+  loadProgram(new Date()),
+  'Targets must be on this machine: 127.0.0.0/8, ::1 or localhost.',
+);
 
 /** Parses `argv` (without node and script); throws LoadOptionsError with a message for the user. Returns 'help' for -h. */
 export function parseLoadOptions(argv: string[], now: Date = new Date()): LoadOptions | 'help' {
   const parsed = parseCommandLine<ParsedFlags>(loadProgram(now), argv, LoadOptionsError);
   if (parsed === 'help') return 'help';
   const flags = parsed.options;
-  if (flags.mode === 'open' && flags.think > 0) throw new LoadOptionsError('--think applies to --mode closed only (open loop sends at --rate whatever the answers)');
-  if (flags.mode === 'open' && flags.workers !== undefined) throw new LoadOptionsError('--workers applies to --mode closed only; open loop uses --rate and --connections');
+  if (flags.mode === 'open' && flags.think > 0)
+    throw new LoadOptionsError(
+      '--think applies to --mode closed only (open loop sends at --rate whatever the answers)',
+    );
+  if (flags.mode === 'open' && flags.workers !== undefined)
+    throw new LoadOptionsError('--workers applies to --mode closed only; open loop uses --rate and --connections');
   return {
     targets: flags.target,
     mode: flags.mode,

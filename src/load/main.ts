@@ -23,7 +23,15 @@ import { type LoadOptions, LoadOptionsError, parseLoadOptions, USAGE } from './l
 import type { LoadTarget } from './loadTarget.js';
 import { runOpenLoop } from './openLoop.js';
 import { formatProgress, ProgressLine } from './progressLine.js';
-import { LATENCY_NOTE, latencyMsOf, type LoadReport, renderHtml, renderMarkdown, renderSvg, type TargetReport } from './renderReport.js';
+import {
+  LATENCY_NOTE,
+  latencyMsOf,
+  type LoadReport,
+  renderHtml,
+  renderMarkdown,
+  renderSvg,
+  type TargetReport,
+} from './renderReport.js';
 import { renderPng } from './renderPng.js';
 import { RestSumTarget } from './restSumTarget.js';
 import { checkSum, readSum } from './sumCheck.js';
@@ -46,7 +54,11 @@ function openFilesLimit(): number | undefined {
 function buildTargets(options: LoadOptions): LoadTarget[] {
   return options.targets.map((name) =>
     name === 'add'
-      ? new GrpcAddTarget({ address: options.grpc.address, connections: options.connections, timeoutMs: options.timeoutMs })
+      ? new GrpcAddTarget({
+          address: options.grpc.address,
+          connections: options.connections,
+          timeoutMs: options.timeoutMs,
+        })
       : new RestSumTarget({ baseUrl: options.rest, connections: options.connections, timeoutMs: options.timeoutMs }),
   );
 }
@@ -86,7 +98,9 @@ async function main(argv: string[]): Promise<number> {
   const limit = openFilesLimit();
   const needed = options.connections * options.targets.length + 64;
   if (limit !== undefined && needed > limit) {
-    log(`sumstream-load: warning: ${needed} file descriptors may be needed but the limit is ${limit}; raise it first (ulimit -n ${Math.min(1_048_576, needed * 2)}) or use fewer --connections`);
+    log(
+      `sumstream-load: warning: ${needed} file descriptors may be needed but the limit is ${limit}; raise it first (ulimit -n ${Math.min(1_048_576, needed * 2)}) or use fewer --connections`,
+    );
   }
 
   const targets = buildTargets(options);
@@ -97,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
     options.mode === 'open'
       ? `open loop, ${options.rate}/s per target, ${options.connections} connections per target`
       : `closed loop, ${options.workers} workers per target${options.thinkMs ? ` pausing ${options.thinkMs} ms` : ''}, ${options.connections} connections per target`;
-  log(`sumstream-load: ${describe}, ${options.durationMs / 1000} s${options.maxRequests ? ` or ${options.maxRequests} requests` : ''}: ${targets.map((t) => t.label).join(', ')}`);
+  log(
+    `sumstream-load: ${describe}, ${options.durationMs / 1000} s${options.maxRequests ? ` or ${options.maxRequests} requests` : ''}: ${targets.map((t) => t.label).join(', ')}`,
+  );
 
   const connectStarted = performance.now();
   try {
@@ -118,12 +134,15 @@ async function main(argv: string[]): Promise<number> {
       await closeAll();
       return 1;
     }
-    log(`sumstream-load: GET /sum before the run: ${before} (the check is exact only if nothing else writes to this stack meanwhile)`);
+    log(
+      `sumstream-load: GET /sum before the run: ${before} (the check is exact only if nothing else writes to this stack meanwhile)`,
+    );
   }
 
   const stop = new AbortController();
   const onSignal = (): void => {
-    if (!stop.signal.aborted) log('\nsumstream-load: stopping early (signal); waiting for requests in flight, then reporting');
+    if (!stop.signal.aborted)
+      log('\nsumstream-load: stopping early (signal); waiting for requests in flight, then reporting');
     stop.abort();
   };
   process.on('SIGINT', onSignal);
@@ -137,7 +156,13 @@ async function main(argv: string[]): Promise<number> {
     const now = performance.now();
     for (const s of stats) s.closeWindow(now);
     if (options.progress) {
-      progress.update(formatProgress(now - startAt, options.durationMs, targets.map((t, i) => ({ name: t.name, window: stats[i]!.lastWindow, snapshot: stats[i]!.snapshot() }))));
+      progress.update(
+        formatProgress(
+          now - startAt,
+          options.durationMs,
+          targets.map((t, i) => ({ name: t.name, window: stats[i]!.lastWindow, snapshot: stats[i]!.snapshot() })),
+        ),
+      );
     }
   }, 1000);
 
@@ -178,7 +203,9 @@ async function main(argv: string[]): Promise<number> {
   const add = targets.find((t): t is GrpcAddTarget => t instanceof GrpcAddTarget);
   let sumCheck: LoadReport['sumCheck'];
   if (before !== undefined) {
-    log(`sumstream-load: checking the sum (waiting up to ${options.drainTimeoutMs / 1000} s for the pipeline to apply every acknowledged Add)`);
+    log(
+      `sumstream-load: checking the sum (waiting up to ${options.drainTimeoutMs / 1000} s for the pipeline to apply every acknowledged Add)`,
+    );
     sumCheck = await checkSum({
       read: () => readSum(options.rest),
       before,
@@ -241,7 +268,10 @@ async function main(argv: string[]): Promise<number> {
   }
   log(`sumstream-load: wrote ${written.join(', ')} in ${outDir}`);
   for (const target of reports) {
-    if (target.ok === 0) log(`sumstream-load: no ${target.name} request succeeded (${Object.keys(target.errorsByKind).join(', ') || 'none sent'})`);
+    if (target.ok === 0)
+      log(
+        `sumstream-load: no ${target.name} request succeeded (${Object.keys(target.errorsByKind).join(', ') || 'none sent'})`,
+      );
   }
   if (sumCheck) log(`sumstream-load: sum check ${sumCheck.message}\nsumstream-load: ${sumCheck.note}`);
   if (sumCheck?.status === 'FAIL') return 1;

@@ -50,7 +50,9 @@ export async function runOpenLoop(target: LoadTarget, stats: TargetStats, option
     }
     if (now >= endAt) break;
     const wait = options.startAt + arrivals * interval - performance.now();
-    await (wait >= 1 ? sleep(Math.floor(wait), undefined, { signal: options.signal }).catch(() => undefined) : new Promise((resolve) => setImmediate(resolve)));
+    await (wait >= 1
+      ? sleep(Math.floor(wait), undefined, { signal: options.signal }).catch(() => undefined)
+      : new Promise((resolve) => setImmediate(resolve)));
   }
   if (stats.inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
 }

@@ -26,7 +26,10 @@ export function formatProgress(elapsedMs: number, durationMs: number, entries: P
     const p99 = window && window.ok + window.errors > 0 ? formatMs(window.p99Ms) : '-';
     return `${name} ${rate} err ${failed} (${share.toFixed(2)}%) p99 ${p99} inflight ${snapshot.inFlight}`;
   });
-  const clock = elapsedMs <= durationMs + 999 ? `[${elapsed}/${Math.ceil(durationMs / 1000)}s]` : `[${Math.floor(elapsedMs / 1000)}s, waiting for answers]`;
+  const clock =
+    elapsedMs <= durationMs + 999
+      ? `[${elapsed}/${Math.ceil(durationMs / 1000)}s]`
+      : `[${Math.floor(elapsedMs / 1000)}s, waiting for answers]`;
   return `${clock} ${parts.join(' | ')}`;
 }
 

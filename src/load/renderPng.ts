@@ -17,16 +17,33 @@ function runs(command: string, args: string[], expect?: RegExp): boolean {
 }
 
 const CONVERTERS: Converter[] = [
-  { name: 'rsvg-convert', available: () => runs('rsvg-convert', ['--version']), args: (svg, png) => ['rsvg-convert', ['--background-color', 'white', '-o', png, svg]] },
+  {
+    name: 'rsvg-convert',
+    available: () => runs('rsvg-convert', ['--version']),
+    args: (svg, png) => ['rsvg-convert', ['--background-color', 'white', '-o', png, svg]],
+  },
   // Only the real ImageMagick: some machines have a `convert` stand-in that cannot read SVG.
-  { name: 'ImageMagick convert', available: () => runs('convert', ['-version'], /^Version: ImageMagick/m), args: (svg, png) => ['convert', [svg, png]] },
-  ...['chromium', 'chromium-browser', 'google-chrome'].map(
-    (binary): Converter => ({
-      name: binary,
-      available: () => runs(binary, ['--version']),
-      args: (svg, png) => [binary, ['--headless', '--disable-gpu', '--no-sandbox', '--hide-scrollbars', `--screenshot=${png}`, '--window-size=900,560', `file://${svg}`]],
-    }),
-  ),
+  {
+    name: 'ImageMagick convert',
+    available: () => runs('convert', ['-version'], /^Version: ImageMagick/m),
+    args: (svg, png) => ['convert', [svg, png]],
+  },
+  ...['chromium', 'chromium-browser', 'google-chrome'].map((binary): Converter => ({
+    name: binary,
+    available: () => runs(binary, ['--version']),
+    args: (svg, png) => [
+      binary,
+      [
+        '--headless',
+        '--disable-gpu',
+        '--no-sandbox',
+        '--hide-scrollbars',
+        `--screenshot=${png}`,
+        '--window-size=900,560',
+        `file://${svg}`,
+      ],
+    ],
+  })),
 ];
 
 let found: Converter | null | undefined;

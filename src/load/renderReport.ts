@@ -72,12 +72,22 @@ export interface LoadReport {
 
 export function latencyMsOf(summary: LatencySummary): LatencyMs {
   const ms = (micros: number): number => Math.round(micros) / 1000;
-  return { min: ms(summary.min), mean: ms(summary.mean), p50: ms(summary.p50), p90: ms(summary.p90), p95: ms(summary.p95), p99: ms(summary.p99), p999: ms(summary.p999), max: ms(summary.max) };
+  return {
+    min: ms(summary.min),
+    mean: ms(summary.mean),
+    p50: ms(summary.p50),
+    p90: ms(summary.p90),
+    p95: ms(summary.p95),
+    p99: ms(summary.p99),
+    p999: ms(summary.p999),
+    max: ms(summary.max),
+  };
 }
 
 export const LATENCY_NOTE = {
   open: 'Open loop: latency is measured from each request\u2019s scheduled arrival time, so time spent waiting to be sent counts (no coordinated omission).',
-  closed: 'Closed loop: latency is measured from send to answer; a slow server lowers the request rate instead (coordinated omission: read it with the throughput).',
+  closed:
+    'Closed loop: latency is measured from send to answer; a slow server lowers the request rate instead (coordinated omission: read it with the throughput).',
 } as const;
 
 function fmtMs(value: number): string {
@@ -101,7 +111,23 @@ function describeSettings(s: LoadSettings): string {
   return `${load}, for ${bound}; call deadline ${s.timeoutMs} ms`;
 }
 
-const TABLE_HEAD = ['target', 'requests', 'ok', 'errors', 'dropped', 'error rate', 'req/s', 'min', 'mean', 'p50', 'p90', 'p95', 'p99', 'p99.9', 'max'];
+const TABLE_HEAD = [
+  'target',
+  'requests',
+  'ok',
+  'errors',
+  'dropped',
+  'error rate',
+  'req/s',
+  'min',
+  'mean',
+  'p50',
+  'p90',
+  'p95',
+  'p99',
+  'p99.9',
+  'max',
+];
 
 function tableRows(report: LoadReport): string[][] {
   return report.targets.map((t) => [
@@ -112,14 +138,25 @@ function tableRows(report: LoadReport): string[][] {
     fmtInt(t.dropped),
     fmtPercent(t.errorRate),
     t.throughput.toFixed(1),
-    ...[t.latencyMs.min, t.latencyMs.mean, t.latencyMs.p50, t.latencyMs.p90, t.latencyMs.p95, t.latencyMs.p99, t.latencyMs.p999, t.latencyMs.max].map(fmtMs),
+    ...[
+      t.latencyMs.min,
+      t.latencyMs.mean,
+      t.latencyMs.p50,
+      t.latencyMs.p90,
+      t.latencyMs.p95,
+      t.latencyMs.p99,
+      t.latencyMs.p999,
+      t.latencyMs.max,
+    ].map(fmtMs),
   ]);
 }
 
 function errorLines(report: LoadReport): string[] {
   return report.targets.flatMap((t) => {
     const kinds = Object.entries(t.errorsByKind).sort((x, y) => y[1] - x[1]);
-    return kinds.length === 0 ? [] : [`${t.name}: ${kinds.map(([kind, n]) => `${kind} \u00d7 ${fmtInt(n)}`).join(', ')}`];
+    return kinds.length === 0
+      ? []
+      : [`${t.name}: ${kinds.map(([kind, n]) => `${kind} \u00d7 ${fmtInt(n)}`).join(', ')}`];
   });
 }
 
@@ -194,16 +231,28 @@ function renderPanel(panel: Panel, top: number, xMax: number, xTicks: number[]):
   const x = (value: number): number => MARGIN.left + (value / xMax) * plotWidth;
   const y = (value: number): number => top + PANEL_HEIGHT - (value / yTop) * PANEL_HEIGHT;
   const parts: string[] = [];
-  parts.push(`<text x="${MARGIN.left}" y="${top - 12}" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`);
+  parts.push(
+    `<text x="${MARGIN.left}" y="${top - 12}" font-size="14" font-weight="bold">${escapeXml(panel.title)}</text>`,
+  );
   for (const tick of yTicks) {
-    parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#e3e3e3"/>`);
-    parts.push(`<text x="${MARGIN.left - 6}" y="${(y(tick) + 4).toFixed(1)}" font-size="11" text-anchor="end">${tickLabel(tick)}</text>`);
+    parts.push(
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#e3e3e3"/>`,
+    );
+    parts.push(
+      `<text x="${MARGIN.left - 6}" y="${(y(tick) + 4).toFixed(1)}" font-size="11" text-anchor="end">${tickLabel(tick)}</text>`,
+    );
   }
   for (const tick of xTicks) {
-    parts.push(`<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="${top}" y2="${top + PANEL_HEIGHT}" stroke="#f0f0f0"/>`);
-    parts.push(`<text x="${x(tick).toFixed(1)}" y="${top + PANEL_HEIGHT + 16}" font-size="11" text-anchor="middle">${tickLabel(tick)}</text>`);
+    parts.push(
+      `<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="${top}" y2="${top + PANEL_HEIGHT}" stroke="#f0f0f0"/>`,
+    );
+    parts.push(
+      `<text x="${x(tick).toFixed(1)}" y="${top + PANEL_HEIGHT + 16}" font-size="11" text-anchor="middle">${tickLabel(tick)}</text>`,
+    );
   }
-  parts.push(`<rect x="${MARGIN.left}" y="${top}" width="${plotWidth}" height="${PANEL_HEIGHT}" fill="none" stroke="#888"/>`);
+  parts.push(
+    `<rect x="${MARGIN.left}" y="${top}" width="${plotWidth}" height="${PANEL_HEIGHT}" fill="none" stroke="#888"/>`,
+  );
   parts.push(
     `<text x="16" y="${top + PANEL_HEIGHT / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 16 ${top + PANEL_HEIGHT / 2})">${escapeXml(panel.unit)}</text>`,
   );
@@ -211,13 +260,17 @@ function renderPanel(panel: Panel, top: number, xMax: number, xTicks: number[]):
   for (const series of [...panel.series].reverse()) {
     const width = 30 + series.label.length * 7;
     legendX -= width;
-    parts.push(`<line x1="${legendX}" x2="${legendX + 20}" y1="${top - 16}" y2="${top - 16}" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    parts.push(
+      `<line x1="${legendX}" x2="${legendX + 20}" y1="${top - 16}" y2="${top - 16}" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5 3"' : ''}/>`,
+    );
     parts.push(`<text x="${legendX + 24}" y="${top - 12}" font-size="11">${escapeXml(series.label)}</text>`);
   }
   for (const series of panel.series) {
     if (series.values.length === 0) continue;
     const points = series.values.map(([vx, vy]) => `${x(vx).toFixed(1)},${y(vy).toFixed(1)}`).join(' ');
-    parts.push(`<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5 3"' : ''} stroke-linejoin="round"/>`);
+    parts.push(
+      `<polyline points="${points}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="5 3"' : ''} stroke-linejoin="round"/>`,
+    );
     if (series.values.length === 1) {
       const [vx, vy] = series.values[0]!;
       parts.push(`<circle cx="${x(vx).toFixed(1)}" cy="${y(vy).toFixed(1)}" r="3" fill="${series.color}"/>`);
@@ -268,7 +321,8 @@ export function renderSvg(target: TargetReport): string {
 
 /** A self-contained HTML page: settings, percentile table, errors, sum check and the plots (inline SVG). */
 export function renderHtml(report: LoadReport): string {
-  const row = (cells: string[], tag: 'td' | 'th'): string => `<tr>${cells.map((cell) => `<${tag}>${escapeXml(cell)}</${tag}>`).join('')}</tr>`;
+  const row = (cells: string[], tag: 'td' | 'th'): string =>
+    `<tr>${cells.map((cell) => `<${tag}>${escapeXml(cell)}</${tag}>`).join('')}</tr>`;
   const errors = errorLines(report);
   const check = report.sumCheck;
   return `<!doctype html>

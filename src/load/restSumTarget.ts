@@ -27,14 +27,25 @@ export class RestSumTarget implements LoadTarget {
   private readonly url: URL;
 
   constructor(private readonly options: RestSumTargetOptions) {
-    this.url = new URL('sum', options.baseUrl.href.endsWith('/') ? options.baseUrl : new URL(`${options.baseUrl.href}/`));
+    this.url = new URL(
+      'sum',
+      options.baseUrl.href.endsWith('/') ? options.baseUrl : new URL(`${options.baseUrl.href}/`),
+    );
     this.label = `REST GET ${this.url.href}`;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections, scheduling: 'fifo' });
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: options.connections,
+      maxFreeSockets: options.connections,
+      scheduling: 'fifo',
+    });
   }
 
   async connect(): Promise<void> {
     const outcome = await this.call(0);
-    if (!outcome.ok) throw new Error(`cannot read ${this.url.href}: ${outcome.error}. Is the stack running (npm start)? Is --rest right?`);
+    if (!outcome.ok)
+      throw new Error(
+        `cannot read ${this.url.href}: ${outcome.error}. Is the stack running (npm start)? Is --rest right?`,
+      );
   }
 
   call(_slot: number): Promise<CallOutcome> {

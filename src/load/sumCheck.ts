@@ -60,7 +60,11 @@ export async function checkSum(input: SumCheckInput): Promise<SumCheckReport> {
       lastError = undefined;
       if (value !== last) stableSince = performance.now();
       last = value;
-      if (input.uncertainAdds === 0 ? value === expected : value >= expected && value <= highest && performance.now() - stableSince >= settleMs) {
+      if (
+        input.uncertainAdds === 0
+          ? value === expected
+          : value >= expected && value <= highest && performance.now() - stableSince >= settleMs
+      ) {
         passed = true;
         break;
       }
@@ -73,7 +77,10 @@ export async function checkSum(input: SumCheckInput): Promise<SumCheckReport> {
   const waitedMs = Math.round(performance.now() - started);
   const after = last === undefined ? 'unreadable' : String(last);
   const adds = `${input.acknowledgedAdds.toLocaleString('en-US')} acknowledged Adds totalling ${input.acknowledgedTotal}`;
-  const range = input.uncertainAdds === 0 ? `${expected}` : `between ${expected} and ${highest} (${input.uncertainAdds} failed Adds of unknown outcome, totalling ${input.uncertainTotal})`;
+  const range =
+    input.uncertainAdds === 0
+      ? `${expected}`
+      : `between ${expected} and ${highest} (${input.uncertainAdds} failed Adds of unknown outcome, totalling ${input.uncertainTotal})`;
   const message = passed
     ? input.uncertainAdds === 0
       ? `PASS: GET /sum went from ${input.before} to ${after} = ${input.before} + ${input.acknowledgedTotal} (${adds}); applied within ${waitedMs} ms after the last answer.`

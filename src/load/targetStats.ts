@@ -103,7 +103,13 @@ export class TargetStats {
   }
 
   snapshot(): TargetSnapshot {
-    return { requests: this.ok + this.errors, ok: this.ok, errors: this.errors, dropped: this.dropped, inFlight: this.inFlight };
+    return {
+      requests: this.ok + this.errors,
+      ok: this.ok,
+      errors: this.errors,
+      dropped: this.dropped,
+      inFlight: this.inFlight,
+    };
   }
 
   latency(): LatencySummary {

@@ -34,12 +34,22 @@ SELECT event_id FROM fresh, (SELECT count(*) FROM bump) AS b`;
  * SUM_CHANGED_CHANNEL with `origin` as payload, so that a SumCache can tell its own commits
  * (which it hears of at once) from those of other processes.
  */
-export async function applyEvents(db: Pick<pg.Pool, 'query'>, events: readonly ApplicableEvent[], shard: number, origin = ''): Promise<ApplyResult> {
+export async function applyEvents(
+  db: Pick<pg.Pool, 'query'>,
+  events: readonly ApplicableEvent[],
+  shard: number,
+  origin = '',
+): Promise<ApplyResult> {
   const unique = new Map<string, ApplicableEvent>();
   for (const event of events) if (!unique.has(event.eventId)) unique.set(event.eventId, event);
   if (unique.size === 0) return { applied: [], duplicates: events.length };
   const batch = [...unique.values()].sort((x, y) => (x.eventId < y.eventId ? -1 : 1)); // one lock order for all: no deadlocks between overlapping batches
-  const { rows } = await db.query<{ event_id: string }>(APPLY_BATCH, [batch.map((e) => e.eventId), batch.map((e) => e.amount.toString()), shard % SUM_SHARDS, origin]);
+  const { rows } = await db.query<{ event_id: string }>(APPLY_BATCH, [
+    batch.map((e) => e.eventId),
+    batch.map((e) => e.amount.toString()),
+    shard % SUM_SHARDS,
+    origin,
+  ]);
   const fresh = new Set(rows.map((r) => r.event_id));
   const applied = batch.filter((e) => fresh.has(e.eventId));
   return { applied, duplicates: events.length - applied.length };

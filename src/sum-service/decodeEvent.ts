@@ -1,7 +1,14 @@
 import { ADDITION_EVENT_TYPE, type ApplicableEvent } from '../shared/vocabulary.js';
 
 /** Why a message was dead-lettered: a small fixed set, usable as a metric label. */
-export type DeadLetterReason = 'malformed_json' | 'invalid_shape' | 'missing_id' | 'invalid_id' | 'invalid_amount' | 'unknown_type' | 'conflicting_id';
+export type DeadLetterReason =
+  | 'malformed_json'
+  | 'invalid_shape'
+  | 'missing_id'
+  | 'invalid_id'
+  | 'invalid_amount'
+  | 'unknown_type'
+  | 'conflicting_id';
 
 export type Decoded =
   | { kind: 'apply'; event: ApplicableEvent }
@@ -66,34 +73,51 @@ export function decodeEvent(body: Buffer, meta: MessageMeta = {}): Decoded {
   } catch (error) {
     return deadLetter('malformed_json', `Body is not JSON: ${(error as Error).message}`);
   }
-  if (!isObject(parsed)) return deadLetter('invalid_shape', `Expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`);
+  if (!isObject(parsed))
+    return deadLetter(
+      'invalid_shape',
+      `Expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}.`,
+    );
 
   // Debezium JSON converter with schemas wraps everything in {schema, payload}.
   const envelope = isObject(parsed['payload']) && 'schema' in parsed ? parsed['payload'] : parsed;
   if ('op' in envelope && ('after' in envelope || 'before' in envelope)) return decodeChangeEnvelope(envelope);
 
   const type = meta.type ?? (typeof envelope['type'] === 'string' ? envelope['type'] : undefined);
-  if (type !== undefined && type !== ADDITION_EVENT_TYPE) return deadLetter('unknown_type', `Event type ${JSON.stringify(type)} is not ${ADDITION_EVENT_TYPE}.`);
+  if (type !== undefined && type !== ADDITION_EVENT_TYPE)
+    return deadLetter('unknown_type', `Event type ${JSON.stringify(type)} is not ${ADDITION_EVENT_TYPE}.`);
   return decodePayload(envelope, meta);
 }
 
 function decodePayload(payload: Record<string, unknown>, meta: MessageMeta, fallbackId?: string): Decoded {
-  const candidates = [normaliseId(payload['id']), normaliseId(meta.messageId), normaliseId(meta.headers?.['id']), fallbackId].filter(
-    (id): id is string => id !== undefined,
-  );
+  const candidates = [
+    normaliseId(payload['id']),
+    normaliseId(meta.messageId),
+    normaliseId(meta.headers?.['id']),
+    fallbackId,
+  ].filter((id): id is string => id !== undefined);
   const eventId = candidates[0];
-  if (eventId === undefined) return deadLetter('missing_id', 'No event id: expected "id" in the body, an AMQP message_id or an "id" header.');
-  if (candidates.some((id) => id !== eventId)) return deadLetter('conflicting_id', `Event ids disagree: ${[...new Set(candidates)].join(' vs ')}.`);
-  if (eventId.length > MAX_ID_LENGTH) return deadLetter('invalid_id', `Event id is ${eventId.length} characters; at most ${MAX_ID_LENGTH}.`);
+  if (eventId === undefined)
+    return deadLetter('missing_id', 'No event id: expected "id" in the body, an AMQP message_id or an "id" header.');
+  if (candidates.some((id) => id !== eventId))
+    return deadLetter('conflicting_id', `Event ids disagree: ${[...new Set(candidates)].join(' vs ')}.`);
+  if (eventId.length > MAX_ID_LENGTH)
+    return deadLetter('invalid_id', `Event id is ${eventId.length} characters; at most ${MAX_ID_LENGTH}.`);
   const amount = parseAmount(payload['amount']);
-  if (amount === undefined) return deadLetter('invalid_amount', `"amount" must be an int64 as a decimal string, got ${JSON.stringify(payload['amount'])?.slice(0, 60)}.`);
+  if (amount === undefined)
+    return deadLetter(
+      'invalid_amount',
+      `"amount" must be an int64 as a decimal string, got ${JSON.stringify(payload['amount'])?.slice(0, 60)}.`,
+    );
   return { kind: 'apply', event: { eventId, amount, acceptedAtMs: acceptedAtMs(payload['acceptedAt']) } };
 }
 
 function decodeChangeEnvelope(envelope: Record<string, unknown>): Decoded {
   const op = envelope['op'];
-  if (op === 'u' || op === 'd' || op === 't') return { kind: 'ignore', why: `change event op ${op} is not an addition` };
-  if (op !== 'c' && op !== 'r') return deadLetter('invalid_shape', `Change event op ${JSON.stringify(op)} is not one of c, r, u, d, t.`);
+  if (op === 'u' || op === 'd' || op === 't')
+    return { kind: 'ignore', why: `change event op ${op} is not an addition` };
+  if (op !== 'c' && op !== 'r')
+    return deadLetter('invalid_shape', `Change event op ${JSON.stringify(op)} is not one of c, r, u, d, t.`);
   const after = envelope['after'];
   if (!isObject(after)) return deadLetter('invalid_shape', `Change event op ${op} has no "after" row.`);
   const rowId = normaliseId(after['id']);
@@ -114,8 +138,18 @@ function decodeChangeEnvelope(envelope: Record<string, unknown>): Decoded {
     // The original SumStream's outbox(id bigserial, msg integer): the row id is the event id.
     if (rowId === undefined) return deadLetter('missing_id', 'Original outbox row has no id.');
     const amount = parseAmount(after['msg']);
-    if (amount === undefined) return deadLetter('invalid_amount', `Original outbox "msg" must be an integer, got ${JSON.stringify(after['msg'])?.slice(0, 60)}.`);
-    return { kind: 'apply', event: { eventId: `original-outbox:${rowId}`, amount, acceptedAtMs: acceptedAtMs(envelope['ts_ms']) } };
+    if (amount === undefined)
+      return deadLetter(
+        'invalid_amount',
+        `Original outbox "msg" must be an integer, got ${JSON.stringify(after['msg'])?.slice(0, 60)}.`,
+      );
+    return {
+      kind: 'apply',
+      event: { eventId: `original-outbox:${rowId}`, amount, acceptedAtMs: acceptedAtMs(envelope['ts_ms']) },
+    };
   }
-  return deadLetter('invalid_shape', 'Change event row has neither "payload" (SumStream outbox) nor "msg" (original outbox).');
+  return deadLetter(
+    'invalid_shape',
+    'Change event row has neither "payload" (SumStream outbox) nor "msg" (original outbox).',
+  );
 }

@@ -76,7 +76,8 @@ export class EventConsumer {
    */
   async checkQueue(queue: string): Promise<{ messageCount: number; consumerCount: number }> {
     const session = this.session;
-    if (!session || session.closed) throw new Error('Not connected to RabbitMQ (see the log for the connection error).');
+    if (!session || session.closed)
+      throw new Error('Not connected to RabbitMQ (see the log for the connection error).');
     if (!session.inspect) {
       const opening = session.connection.createChannel().then((channel) => {
         channel.on('error', () => undefined);
@@ -153,7 +154,8 @@ export class EventConsumer {
         }
         const headers: Record<string, unknown> | undefined = message.properties.headers;
         const publishedAt = headers?.[PUBLISHED_AT_HEADER];
-        if (typeof publishedAt === 'number' && !message.fields.redelivered) this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
+        if (typeof publishedAt === 'number' && !message.fields.redelivered)
+          this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
         session.buffer.push(message);
         session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));
       });
@@ -177,7 +179,11 @@ export class EventConsumer {
     const toApply: ApplicableEvent[] = [];
     const toDeadLetter: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[] = [];
     for (const message of batch) {
-      const { messageId, type, headers } = message.properties as { messageId?: string; type?: string; headers?: Record<string, unknown> };
+      const { messageId, type, headers } = message.properties as {
+        messageId?: string;
+        type?: string;
+        headers?: Record<string, unknown>;
+      };
       const decoded = decodeEvent(message.content, { messageId, type, headers });
       if (decoded.kind === 'apply') toApply.push(decoded.event);
       else if (decoded.kind === 'dead-letter') toDeadLetter.push({ message, ...decoded });
@@ -198,7 +204,10 @@ export class EventConsumer {
     }
   }
 
-  private async deadLetter(session: Session, items: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[]): Promise<void> {
+  private async deadLetter(
+    session: Session,
+    items: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[],
+  ): Promise<void> {
     const { topology, metrics, logger } = this.options;
     for (const { message, reason, detail } of items) {
       session.deadLetters.publish(topology.deadLetterExchange, topology.deadLetterQueue, message.content, {

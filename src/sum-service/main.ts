@@ -24,8 +24,9 @@ const config = configOrExit(() => sumServiceConfig(process.env));
 const logger = createLogger('sum-service', config.logLevel);
 
 runProcess(logger, async () => {
-  const pool = createPool({ url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-sum-service' }, (error) =>
-    logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
+  const pool = createPool(
+    { url: config.databaseUrl, max: config.poolSize, applicationName: 'sumstream-sum-service' },
+    (error) => logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
   await migrateIfEnabled(pool, config.migrate, logger);
 
@@ -46,9 +47,20 @@ runProcess(logger, async () => {
   });
   await consumer.start();
 
-  const feed = new SumFeed({ source: sums, logger, intervalMs: config.watchIntervalMs, maxWatchers: config.watchMaxClients, onWatchers: (n) => metrics.watch.setWatchers(n) });
+  const feed = new SumFeed({
+    source: sums,
+    logger,
+    intervalMs: config.watchIntervalMs,
+    maxWatchers: config.watchMaxClients,
+    onWatchers: (n) => metrics.watch.setWatchers(n),
+  });
   feed.start();
-  const waiter = new ReadAfterWaiter({ check: (ids) => readSumIfApplied(pool, ids), changes: sums, logger, maxWaitMs: config.readAfterTimeoutMs });
+  const waiter = new ReadAfterWaiter({
+    check: (ids) => readSumIfApplied(pool, ids),
+    changes: sums,
+    logger,
+    maxWaitMs: config.readAfterTimeoutMs,
+  });
   waiter.start();
 
   const status = new StatusCollector({
@@ -90,7 +102,8 @@ runProcess(logger, async () => {
     logger,
     observe: (matched, method, status, seconds, req) => {
       // Read-after requests wait for the pipeline: their own route label keeps GET /sum latency about GET /sum.
-      const route = matched === '/sum' && req.url !== '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
+      const route =
+        matched === '/sum' && req.url !== '/sum' && /[?&]after=/.test(req.url ?? '') ? '/sum?after' : matched;
       metrics.http.observe([route, method], status, seconds);
     },
   });

@@ -44,7 +44,14 @@ export function sumRoutes(options: SumRoutesOptions): Routes {
   return {
     '/sum': {
       GET: (req, res) => {
-        if (!admit()) return sendProblem(res, 429, 'Too Many Requests', 'This sum-service is over its rate limit (SUM_RATE_LIMIT); retry shortly.', { 'retry-after': '1' });
+        if (!admit())
+          return sendProblem(
+            res,
+            429,
+            'Too Many Requests',
+            'This sum-service is over its rate limit (SUM_RATE_LIMIT); retry shortly.',
+            { 'retry-after': '1' },
+          );
         // The hot path: a plain GET /sum with the current sum in memory is answered in this tick.
         const current = req.url === '/sum' ? options.peekSum?.() : undefined;
         if (current) return answer(res, current);
@@ -58,7 +65,13 @@ export function sumRoutes(options: SumRoutesOptions): Routes {
     const after = query.get('after');
     const timeout = query.get('timeout_ms');
     if (after === null) {
-      if (timeout !== null) return sendProblem(res, 400, 'Bad Request', 'timeout_ms applies only with after=TOKEN (a read token from Add); send both, or neither.');
+      if (timeout !== null)
+        return sendProblem(
+          res,
+          400,
+          'Bad Request',
+          'timeout_ms applies only with after=TOKEN (a read token from Add); send both, or neither.',
+        );
       let snapshot: SumSnapshot;
       try {
         snapshot = await options.readSum();
@@ -72,7 +85,12 @@ export function sumRoutes(options: SumRoutesOptions): Routes {
     let timeoutMs: number | undefined;
     if (timeout !== null) {
       if (!/^\d{1,10}$/.test(timeout) || Number(timeout) > MAX_TIMEOUT_MS) {
-        return sendProblem(res, 400, 'Bad Request', `timeout_ms=${JSON.stringify(timeout.slice(0, 40))} is not a whole number of milliseconds; send e.g. timeout_ms=2000, or leave it out for the server's limit.`);
+        return sendProblem(
+          res,
+          400,
+          'Bad Request',
+          `timeout_ms=${JSON.stringify(timeout.slice(0, 40))} is not a whole number of milliseconds; send e.g. timeout_ms=2000, or leave it out for the server's limit.`,
+        );
       }
       timeoutMs = Number(timeout) || undefined;
     }
@@ -82,16 +100,30 @@ export function sumRoutes(options: SumRoutesOptions): Routes {
       answer(res, await options.readSumAfter(after, timeoutMs, gone.signal));
     } catch (error) {
       if (gone.signal.aborted) return;
-      if (error instanceof SumStreamError && error.kind === 'invalid') return sendProblem(res, 400, 'Bad Request', error.message);
-      if (error instanceof SumStreamError && error.kind === 'timeout') return sendProblem(res, 504, 'Not applied yet', error.message);
+      if (error instanceof SumStreamError && error.kind === 'invalid')
+        return sendProblem(res, 400, 'Bad Request', error.message);
+      if (error instanceof SumStreamError && error.kind === 'timeout')
+        return sendProblem(res, 504, 'Not applied yet', error.message);
       logger.warn({ err: error }, 'cannot read the sum after an addition');
-      sendProblem(res, 503, 'Service Unavailable', error instanceof SumStreamError ? error.message : 'The sum store cannot be read right now; retry shortly.', { 'retry-after': '1' });
+      sendProblem(
+        res,
+        503,
+        'Service Unavailable',
+        error instanceof SumStreamError ? error.message : 'The sum store cannot be read right now; retry shortly.',
+        { 'retry-after': '1' },
+      );
     }
   }
 }
 
 function sendStoreDown(res: ServerResponse): void {
-  const body = JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'The sum store cannot be read right now; retry shortly.', error: 'Failed to read sum' });
+  const body = JSON.stringify({
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: 'The sum store cannot be read right now; retry shortly.',
+    error: 'Failed to read sum',
+  });
   res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
   res.end(body);
 }

@@ -72,7 +72,11 @@ export class ReadAfterWaiter {
    * waiter's limit, which a request can lower but never raise); a malformed token rejects `invalid`.
    */
   async waitForToken(token: string, requestedMs: number | undefined, signal?: AbortSignal): Promise<SumSnapshot> {
-    return this.waitFor(eventIdOfReadToken(token), { token, waitMs: readAfterWaitMs(requestedMs, this.maxWaitMs), signal });
+    return this.waitFor(eventIdOfReadToken(token), {
+      token,
+      waitMs: readAfterWaitMs(requestedMs, this.maxWaitMs),
+      signal,
+    });
   }
 
   /** Resolves with a sum that includes `eventId`, or rejects: `timeout` when it is not applied within the wait. */
@@ -118,7 +122,11 @@ export class ReadAfterWaiter {
 
   private timedOut(token: string, waitMs: number): SumStreamError {
     if (this.lastFailure !== undefined) {
-      return new SumStreamError('unavailable', `Cannot tell whether read token ${token} is applied: the sum store cannot be read (${(this.lastFailure as Error).message}). Retry shortly.`, { cause: this.lastFailure });
+      return new SumStreamError(
+        'unavailable',
+        `Cannot tell whether read token ${token} is applied: the sum store cannot be read (${(this.lastFailure as Error).message}). Retry shortly.`,
+        { cause: this.lastFailure },
+      );
     }
     return new SumStreamError(
       'timeout',
@@ -144,9 +152,11 @@ export class ReadAfterWaiter {
         try {
           const { applied, snapshot } = await this.options.check([...this.waiting.keys()]);
           this.lastFailure = undefined;
-          for (const eventId of applied) for (const waiter of [...(this.waiting.get(eventId) ?? [])]) waiter.resolve(snapshot);
+          for (const eventId of applied)
+            for (const waiter of [...(this.waiting.get(eventId) ?? [])]) waiter.resolve(snapshot);
         } catch (error) {
-          if (this.lastFailure === undefined) this.options.logger.warn({ err: error }, 'cannot check whether awaited additions are applied; retrying');
+          if (this.lastFailure === undefined)
+            this.options.logger.warn({ err: error }, 'cannot check whether awaited additions are applied; retrying');
           this.lastFailure = error;
           this.dirty = true;
           await sleep(this.options.retryPauseMs ?? READ_AFTER_DEFAULTS.retryPauseMs);
@@ -159,5 +169,8 @@ export class ReadAfterWaiter {
 }
 
 function shuttingDown(): SumStreamError {
-  return new SumStreamError('unavailable', 'This process is shutting down; retry the read (the addition itself is safe).');
+  return new SumStreamError(
+    'unavailable',
+    'This process is shutting down; retry the read (the addition itself is safe).',
+  );
 }

@@ -18,7 +18,12 @@ export interface SumIfApplied {
 
 /** Which of `eventIds` are applied, and the sum that provably includes them, in one statement. */
 export async function readSumIfApplied(db: Pick<pg.Pool, 'query'>, eventIds: readonly string[]): Promise<SumIfApplied> {
-  const { rows } = await db.query<{ applied: string[]; sum: string; applied_events: string }>(READ_SUM_IF_APPLIED, [eventIds]);
+  const { rows } = await db.query<{ applied: string[]; sum: string; applied_events: string }>(READ_SUM_IF_APPLIED, [
+    eventIds,
+  ]);
   const row = rows[0];
-  return { applied: new Set(row?.applied ?? []), snapshot: { sum: row?.sum ?? '0', appliedEvents: row?.applied_events ?? '0' } };
+  return {
+    applied: new Set(row?.applied ?? []),
+    snapshot: { sum: row?.sum ?? '0', appliedEvents: row?.applied_events ?? '0' },
+  };
 }

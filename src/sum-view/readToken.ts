@@ -14,7 +14,10 @@ export function readTokenOf(eventId: string): string {
 export function eventIdOfReadToken(token: string): string {
   if (!UUID.test(token)) {
     const shown = token.length > 60 ? `${JSON.stringify(token.slice(0, 60))}…` : JSON.stringify(token);
-    throw new SumStreamError('invalid', `Malformed read token ${shown}: pass the read_token of an AddResponse unchanged.`);
+    throw new SumStreamError(
+      'invalid',
+      `Malformed read token ${shown}: pass the read_token of an AddResponse unchanged.`,
+    );
   }
   return token.toLowerCase();
 }

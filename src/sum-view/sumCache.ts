@@ -149,7 +149,11 @@ export class SumCache {
         await ended;
       } catch (error) {
         afterFirstAttempt();
-        if (!this.stop.signal.aborted) this.options.logger.warn({ err: error }, 'sum notifications unavailable; reading the sum from PostgreSQL per request');
+        if (!this.stop.signal.aborted)
+          this.options.logger.warn(
+            { err: error },
+            'sum notifications unavailable; reading the sum from PostgreSQL per request',
+          );
       }
       this.listening = false;
       await client.end().catch(() => undefined);

@@ -18,7 +18,20 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
-import { freePorts, isProcessAlive, type PostgresInstance, type RabbitInstance, REPO_ROOT, type ServiceName, SERVICES, sleep, spawnService, startPostgres, startRabbit, stopChild } from '../../src/dev-stack/index.js';
+import {
+  freePorts,
+  isProcessAlive,
+  type PostgresInstance,
+  type RabbitInstance,
+  REPO_ROOT,
+  type ServiceName,
+  SERVICES,
+  sleep,
+  spawnService,
+  startPostgres,
+  startRabbit,
+  stopChild,
+} from '../../src/dev-stack/index.js';
 import { readSum } from '../../src/load/sumCheck.js';
 
 export const CHAOS_ROOT = path.join(REPO_ROOT, '.sumstream', 'chaos');
@@ -106,7 +119,9 @@ export class ManagedService {
     while (!(this.running() && (await this.ready()))) {
       if (!this.wanted) throw new Error(`${this.name} was stopped while waiting for it to become ready`);
       if (Date.now() > deadline) {
-        throw new Error(`${this.name} did not become ready within ${timeoutMs} ms (probe ${this.probeUrl}); last output:\n${this.tail.slice(-15).join('\n')}`);
+        throw new Error(
+          `${this.name} did not become ready within ${timeoutMs} ms (probe ${this.probeUrl}); last output:\n${this.tail.slice(-15).join('\n')}`,
+        );
       }
       await sleep(100);
     }
@@ -120,7 +135,12 @@ export class ManagedService {
   private spawn(): void {
     // As the dev stack starts it, but in a session of its own (detached), so a Ctrl-C
     // meant for the harness does not also stop the processes behind the supervisor's back.
-    const child = spawnService({ service: this.name, env: this.env, onLine: (line) => this.onLine(line), detached: true });
+    const child = spawnService({
+      service: this.name,
+      env: this.env,
+      onLine: (line) => this.onLine(line),
+      detached: true,
+    });
     this.child = child;
     void writeFile(this.pidFile, String(child.pid ?? '')).catch(() => undefined);
     child.once('exit', (code, signal) => {
@@ -204,10 +224,22 @@ export class ChaosStack {
       const stream = createWriteStream(path.join(dir, 'logs', `${name}.log`), { flags: 'a' });
       stream.on('error', () => undefined);
       this.logStreams.push(stream);
-      services[name] = new ManagedService(name, this.env, probes[name], stream, path.join(dir, 'pids', `${name}.pid`), options.log);
+      services[name] = new ManagedService(
+        name,
+        this.env,
+        probes[name],
+        stream,
+        path.join(dir, 'pids', `${name}.pid`),
+        options.log,
+      );
     }
     this.services = services;
-    this.pool = new pg.Pool({ connectionString: postgres.url, max: 4, connectionTimeoutMillis: 3000, application_name: 'sumstream-chaos' });
+    this.pool = new pg.Pool({
+      connectionString: postgres.url,
+      max: 4,
+      connectionTimeoutMillis: 3000,
+      application_name: 'sumstream-chaos',
+    });
     this.pool.on('error', () => undefined); // connections die with every PostgreSQL restart
   }
 
@@ -218,12 +250,15 @@ export class ChaosStack {
     await rm(dir, { recursive: true, force: true });
     for (const sub of ['logs', 'pids']) await mkdir(path.join(dir, sub), { recursive: true });
     await writeFile(path.join(dir, 'owner.pid'), String(process.pid));
-    const [pgPort, amqpPort, managementPort, prometheusPort, distPort, grpc, addMetrics, relayMetrics, sum] = (await freePorts(9)) as [
-      number, number, number, number, number, number, number, number, number,
-    ];
+    const [pgPort, amqpPort, managementPort, prometheusPort, distPort, grpc, addMetrics, relayMetrics, sum] =
+      (await freePorts(9)) as [number, number, number, number, number, number, number, number, number];
     const t0 = Date.now();
     const started = await Promise.allSettled([
-      startPostgres({ dataDir: path.join(dir, 'postgres', 'data'), port: pgPort, binDir: process.env['SUMSTREAM_PG_BIN'] }),
+      startPostgres({
+        dataDir: path.join(dir, 'postgres', 'data'),
+        port: pgPort,
+        binDir: process.env['SUMSTREAM_PG_BIN'],
+      }),
       startRabbit({
         dataDir: path.join(dir, 'rabbitmq'),
         nodeName: `sumstream-chaos-${options.seed}-${process.pid}`,
@@ -239,10 +274,20 @@ export class ChaosStack {
     if (pgResult.status === 'rejected' || rabbitResult.status === 'rejected') {
       if (pgResult.status === 'fulfilled') await pgResult.value.stop().catch(() => undefined);
       if (rabbitResult.status === 'fulfilled') await rabbitResult.value.stop().catch(() => undefined);
-      throw (pgResult.status === 'rejected' ? pgResult.reason : (rabbitResult as PromiseRejectedResult).reason) as Error;
+      throw (
+        pgResult.status === 'rejected' ? pgResult.reason : (rabbitResult as PromiseRejectedResult).reason
+      ) as Error;
     }
-    options.log(`servers: PostgreSQL 127.0.0.1:${pgPort}, RabbitMQ 127.0.0.1:${amqpPort} (management ${managementPort}) up in ${((Date.now() - t0) / 1000).toFixed(1)} s, data in ${path.relative(REPO_ROOT, dir)}`);
-    const stack = new ChaosStack(dir, pgResult.value, rabbitResult.value, { grpc, addMetrics, relayMetrics, sum }, options);
+    options.log(
+      `servers: PostgreSQL 127.0.0.1:${pgPort}, RabbitMQ 127.0.0.1:${amqpPort} (management ${managementPort}) up in ${((Date.now() - t0) / 1000).toFixed(1)} s, data in ${path.relative(REPO_ROOT, dir)}`,
+    );
+    const stack = new ChaosStack(
+      dir,
+      pgResult.value,
+      rabbitResult.value,
+      { grpc, addMetrics, relayMetrics, sum },
+      options,
+    );
     try {
       // In order, so the first one applies the migrations while the others wait on nothing.
       for (const name of SERVICES) await stack.services[name].start();
@@ -267,12 +312,18 @@ export class ChaosStack {
   async management(method: 'GET' | 'DELETE', apiPath: string, headers: Record<string, string> = {}): Promise<Response> {
     const base = new URL(this.rabbit.managementUrl);
     const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-    return fetch(new URL(apiPath, base.origin), { method, headers: { authorization: auth, ...headers }, signal: AbortSignal.timeout(5000) });
+    return fetch(new URL(apiPath, base.origin), {
+      method,
+      headers: { authorization: auth, ...headers },
+      signal: AbortSignal.timeout(5000),
+    });
   }
 
   /** Ready-message counts of queues (checkQueue over a short-lived connection). */
   async queueDepths(queues: readonly string[]): Promise<Record<string, number>> {
-    const connection = await amqp.connect(this.rabbit.url, { clientProperties: { connection_name: 'sumstream-chaos-checker' } });
+    const connection = await amqp.connect(this.rabbit.url, {
+      clientProperties: { connection_name: 'sumstream-chaos-checker' },
+    });
     connection.on('error', () => undefined);
     try {
       const channel = await connection.createChannel();

@@ -107,9 +107,14 @@ export interface Verdict {
 }
 
 const EXAMPLES = 5;
-const examples = (ids: readonly string[]): string => `${ids.slice(0, EXAMPLES).join(', ')}${ids.length > EXAMPLES ? `, … (${ids.length} in all)` : ''}`;
+const examples = (ids: readonly string[]): string =>
+  `${ids.slice(0, EXAMPLES).join(', ')}${ids.length > EXAMPLES ? `, … (${ids.length} in all)` : ''}`;
 
-export function checkHistory(history: readonly AddOperation[], store: StoreSnapshot, options: CheckOptions = {}): Verdict {
+export function checkHistory(
+  history: readonly AddOperation[],
+  store: StoreSnapshot,
+  options: CheckOptions = {},
+): Verdict {
   const slack = options.windowSlackMs ?? 10_000;
   const violations: string[] = [];
   const mismatches: string[] = [];
@@ -123,7 +128,10 @@ export function checkHistory(history: readonly AddOperation[], store: StoreSnaps
       continue;
     }
     const earlier = ackedById.get(op.operationId);
-    if (earlier) mismatches.push(`op#${earlier.index} and op#${op.index}: two different Adds answered with one operation_id ${op.operationId}`);
+    if (earlier)
+      mismatches.push(
+        `op#${earlier.index} and op#${op.index}: two different Adds answered with one operation_id ${op.operationId}`,
+      );
     ackedById.set(op.operationId, op);
     if (op.sum !== op.a + op.b) mismatches.push(`op#${op.index}: Add(${op.a}, ${op.b}) answered ${op.sum}`);
   }
@@ -160,8 +168,12 @@ export function checkHistory(history: readonly AddOperation[], store: StoreSnaps
     if (row.result !== row.a + row.b) mismatches.push(`ledger ${row.id}: ${row.a} + ${row.b} stored as ${row.result}`);
     const op = ackedById.get(row.id);
     if (op) {
-      if (op.a !== row.a || op.b !== row.b) mismatches.push(`ledger ${row.id}: holds Add(${row.a}, ${row.b}) but op#${op.index} asked Add(${op.a}, ${op.b})`);
-      if (op.idempotencyKey !== undefined && row.idempotencyKey !== op.idempotencyKey) mismatches.push(`ledger ${row.id}: key ${row.idempotencyKey} but op#${op.index} used ${op.idempotencyKey}`);
+      if (op.a !== row.a || op.b !== row.b)
+        mismatches.push(
+          `ledger ${row.id}: holds Add(${row.a}, ${row.b}) but op#${op.index} asked Add(${op.a}, ${op.b})`,
+        );
+      if (op.idempotencyKey !== undefined && row.idempotencyKey !== op.idempotencyKey)
+        mismatches.push(`ledger ${row.id}: key ${row.idempotencyKey} but op#${op.index} used ${op.idempotencyKey}`);
       continue;
     }
     if (row.idempotencyKey !== null) {
@@ -225,27 +237,56 @@ export function checkHistory(history: readonly AddOperation[], store: StoreSnaps
   for (const row of inboxById.values()) {
     const ledger = ledgerById.get(row.eventId);
     if (!ledger) phantomInboxRows.push(row.eventId);
-    else if (ledger.result !== row.amount) mismatches.push(`inbox ${row.eventId}: amount ${row.amount}, ledger result ${ledger.result}`);
+    else if (ledger.result !== row.amount)
+      mismatches.push(`inbox ${row.eventId}: amount ${row.amount}, ledger result ${ledger.result}`);
   }
   const extraApplications = store.shards.appliedEvents - BigInt(inboxById.size);
   const doubleCounted = inboxDuplicates + (extraApplications > 0n ? Number(extraApplications) : 0);
   const lostIds = new Set([...lostFromLedger, ...notApplied]);
 
-  if (lostFromLedger.length > 0) violations.push(`lost: ${lostFromLedger.length} acknowledged Adds are not in the ledger: ${examples(lostFromLedger)}`);
-  if (notApplied.length > 0) violations.push(`lost: ${notApplied.length} ledger rows were never applied to the sum: ${examples(notApplied)}`);
-  if (doubleCounted > 0) violations.push(`double-counted: ${doubleCounted} applications beyond one per event (applied_events ${store.shards.appliedEvents}, inbox ${inboxById.size} distinct of ${store.inbox.length})`);
-  if (extraApplications < 0n) violations.push(`sum_shards count ${store.shards.appliedEvents} applied events but the inbox holds ${inboxById.size}`);
-  if (store.shards.total !== inboxSum) violations.push(`sum_shards total ${store.shards.total} ≠ inbox amounts ${inboxSum} (difference ${store.shards.total - inboxSum})`);
-  if (phantomLedgerRows.length > 0) violations.push(`phantom: ${phantomLedgerRows.length} ledger rows match no acknowledged or unknown Add: ${examples(phantomLedgerRows)}`);
-  if (phantomInboxRows.length > 0) violations.push(`phantom: ${phantomInboxRows.length} inbox rows have no ledger row: ${examples(phantomInboxRows)}`);
-  if (mismatches.length > 0) violations.push(`mismatch: ${mismatches.length} answers or rows disagree: ${mismatches.slice(0, EXAMPLES).join('; ')}`);
-  if (store.shards.total !== expectedSum) violations.push(`sum: stores hold ${store.shards.total}, expected ${expectedSum} (acknowledged + resolved unknowns; difference ${store.shards.total - expectedSum})`);
+  if (lostFromLedger.length > 0)
+    violations.push(
+      `lost: ${lostFromLedger.length} acknowledged Adds are not in the ledger: ${examples(lostFromLedger)}`,
+    );
+  if (notApplied.length > 0)
+    violations.push(`lost: ${notApplied.length} ledger rows were never applied to the sum: ${examples(notApplied)}`);
+  if (doubleCounted > 0)
+    violations.push(
+      `double-counted: ${doubleCounted} applications beyond one per event (applied_events ${store.shards.appliedEvents}, inbox ${inboxById.size} distinct of ${store.inbox.length})`,
+    );
+  if (extraApplications < 0n)
+    violations.push(
+      `sum_shards count ${store.shards.appliedEvents} applied events but the inbox holds ${inboxById.size}`,
+    );
+  if (store.shards.total !== inboxSum)
+    violations.push(
+      `sum_shards total ${store.shards.total} ≠ inbox amounts ${inboxSum} (difference ${store.shards.total - inboxSum})`,
+    );
+  if (phantomLedgerRows.length > 0)
+    violations.push(
+      `phantom: ${phantomLedgerRows.length} ledger rows match no acknowledged or unknown Add: ${examples(phantomLedgerRows)}`,
+    );
+  if (phantomInboxRows.length > 0)
+    violations.push(`phantom: ${phantomInboxRows.length} inbox rows have no ledger row: ${examples(phantomInboxRows)}`);
+  if (mismatches.length > 0)
+    violations.push(
+      `mismatch: ${mismatches.length} answers or rows disagree: ${mismatches.slice(0, EXAMPLES).join('; ')}`,
+    );
+  if (store.shards.total !== expectedSum)
+    violations.push(
+      `sum: stores hold ${store.shards.total}, expected ${expectedSum} (acknowledged + resolved unknowns; difference ${store.shards.total - expectedSum})`,
+    );
   if (store.restSum === undefined) violations.push('sum: GET /sum could not be read after the drain');
-  else if (store.restSum !== expectedSum) violations.push(`sum: GET /sum answered ${store.restSum}, expected ${expectedSum}`);
-  if (store.queues.ready > 0) violations.push(`queue: ${store.queues.ready} messages left in the queue after the drain`);
-  if (store.queues.unacknowledged > 0) violations.push(`queue: ${store.queues.unacknowledged} messages left unacknowledged after the drain`);
-  if (store.queues.deadLettered > 0) violations.push(`queue: ${store.queues.deadLettered} messages in the dead-letter queue`);
-  if (!store.slot.caughtUp) violations.push(`slot: confirmed LSN ${store.slot.confirmedLsn} did not reach ${store.slot.targetLsn}`);
+  else if (store.restSum !== expectedSum)
+    violations.push(`sum: GET /sum answered ${store.restSum}, expected ${expectedSum}`);
+  if (store.queues.ready > 0)
+    violations.push(`queue: ${store.queues.ready} messages left in the queue after the drain`);
+  if (store.queues.unacknowledged > 0)
+    violations.push(`queue: ${store.queues.unacknowledged} messages left unacknowledged after the drain`);
+  if (store.queues.deadLettered > 0)
+    violations.push(`queue: ${store.queues.deadLettered} messages in the dead-letter queue`);
+  if (!store.slot.caughtUp)
+    violations.push(`slot: confirmed LSN ${store.slot.confirmedLsn} did not reach ${store.slot.targetLsn}`);
 
   return {
     ok: violations.length === 0,

@@ -5,11 +5,35 @@ const T0 = 1_700_000_000_000;
 let nextIndex = 0;
 
 function ok(a: bigint, b: bigint, id: string, extra: Partial<AddOperation> = {}): AddOperation {
-  return { index: nextIndex++, client: 0, a, b, invokedAt: T0, completedAt: T0 + 50, attempts: 1, outcome: 'ok', operationId: id, sum: a + b, replayed: false, ...extra };
+  return {
+    index: nextIndex++,
+    client: 0,
+    a,
+    b,
+    invokedAt: T0,
+    completedAt: T0 + 50,
+    attempts: 1,
+    outcome: 'ok',
+    operationId: id,
+    sum: a + b,
+    replayed: false,
+    ...extra,
+  };
 }
 
 function unknown(a: bigint, b: bigint, extra: Partial<AddOperation> = {}): AddOperation {
-  return { index: nextIndex++, client: 1, a, b, invokedAt: T0, completedAt: T0 + 3000, attempts: 1, outcome: 'unknown', lastError: 'DEADLINE_EXCEEDED: Deadline exceeded', ...extra };
+  return {
+    index: nextIndex++,
+    client: 1,
+    a,
+    b,
+    invokedAt: T0,
+    completedAt: T0 + 3000,
+    attempts: 1,
+    outcome: 'unknown',
+    lastError: 'DEADLINE_EXCEEDED: Deadline exceeded',
+    ...extra,
+  };
 }
 
 function row(id: string, a: bigint, b: bigint, extra: Partial<LedgerRow> = {}): LedgerRow {
@@ -33,10 +57,25 @@ function store(ledger: LedgerRow[], overrides: Partial<StoreSnapshot> = {}): Sto
 
 describe('checkHistory', () => {
   it('passes a clean run: every acknowledged Add in the ledger and applied once', () => {
-    const history = [ok(2n, 3n, 'id-1'), ok(-7n, 4n, 'id-2'), ok(1n, 1n, 'id-3', { idempotencyKey: 'k-3', replayed: true, attempts: 2 })];
-    const verdict = checkHistory(history, store([row('id-1', 2n, 3n), row('id-2', -7n, 4n), row('id-3', 1n, 1n, { idempotencyKey: 'k-3' })]));
+    const history = [
+      ok(2n, 3n, 'id-1'),
+      ok(-7n, 4n, 'id-2'),
+      ok(1n, 1n, 'id-3', { idempotencyKey: 'k-3', replayed: true, attempts: 2 }),
+    ];
+    const verdict = checkHistory(
+      history,
+      store([row('id-1', 2n, 3n), row('id-2', -7n, 4n), row('id-3', 1n, 1n, { idempotencyKey: 'k-3' })]),
+    );
     expect(verdict.violations).toEqual([]);
-    expect(verdict).toMatchObject({ ok: true, acknowledged: 3, replayed: 1, lost: 0, doubleCounted: 0, expectedSum: 4n, storeSum: 4n });
+    expect(verdict).toMatchObject({
+      ok: true,
+      acknowledged: 3,
+      replayed: 1,
+      lost: 0,
+      doubleCounted: 0,
+      expectedSum: 4n,
+      storeSum: 4n,
+    });
   });
 
   it('reports a lost acknowledgement: the client saw a reply but the ledger has no such row', () => {
@@ -87,10 +126,20 @@ describe('checkHistory', () => {
       unknown(7n, 8n), // never recorded
       unknown(9n, 9n, { idempotencyKey: 'k-9', attempts: 40, lastError: 'UNAVAILABLE: gave up' }), // keyed, recorded under its key
     ];
-    const ledger = [row('id-1', 1n, 1n), row('id-x', 5n, 6n, { acceptedAt: T0 + 1200 }), row('id-k', 9n, 9n, { idempotencyKey: 'k-9' })];
+    const ledger = [
+      row('id-1', 1n, 1n),
+      row('id-x', 5n, 6n, { acceptedAt: T0 + 1200 }),
+      row('id-k', 9n, 9n, { idempotencyKey: 'k-9' }),
+    ];
     const verdict = checkHistory(history, store(ledger));
     expect(verdict.violations).toEqual([]);
-    expect(verdict).toMatchObject({ unknown: 3, unknownRecorded: 2, unknownNotRecorded: 1, expectedSum: 2n + 11n + 18n, lost: 0 });
+    expect(verdict).toMatchObject({
+      unknown: 3,
+      unknownRecorded: 2,
+      unknownNotRecorded: 1,
+      expectedSum: 2n + 11n + 18n,
+      lost: 0,
+    });
   });
 
   it('matches unknown requests as a multiset: two requests cannot explain three rows', () => {
@@ -110,7 +159,9 @@ describe('checkHistory', () => {
   });
 
   it('counts a recorded unknown whose error claimed "not recorded" (informational, not a violation)', () => {
-    const history = [unknown(3n, 3n, { lastError: 'UNAVAILABLE: The addition was not recorded: …', claimedNotRecorded: true })];
+    const history = [
+      unknown(3n, 3n, { lastError: 'UNAVAILABLE: The addition was not recorded: …', claimedNotRecorded: true }),
+    ];
     const verdict = checkHistory(history, store([row('id-1', 3n, 3n)]));
     expect(verdict.ok).toBe(true);
     expect(verdict.claimedNotRecordedButRecorded).toBe(1);

@@ -74,7 +74,12 @@ export function planFaults(options: ScheduleOptions): PlannedFault[] {
   shuffle(rng, kinds);
   const [minInterval, maxInterval] = options.intervalMs;
   const [minDown, maxDown] = options.downMs ?? [0, 1500];
-  return kinds.map((kind, i) => ({ index: i + 1, kind, delayMs: intBetween(rng, minInterval, maxInterval), downMs: intBetween(rng, minDown, maxDown) }));
+  return kinds.map((kind, i) => ({
+    index: i + 1,
+    kind,
+    delayMs: intBetween(rng, minInterval, maxInterval),
+    downMs: intBetween(rng, minDown, maxDown),
+  }));
 }
 
 export interface FaultResult {
@@ -114,7 +119,10 @@ export async function killAndRestart(stack: ChaosStack, service: ServiceName, do
   await managed.kill9();
   await sleep(downMs);
   const readyMs = await managed.start();
-  return { detail: `pid ${pid} killed, down ${downMs} ms, ready ${(readyMs / 1000).toFixed(1)} s after start`, effective: true };
+  return {
+    detail: `pid ${pid} killed, down ${downMs} ms, ready ${(readyMs / 1000).toFixed(1)} s after start`,
+    effective: true,
+  };
 }
 
 /** Graceful RabbitMQ stop and start (data kept); the processes reconnect on their own. */
@@ -143,7 +151,8 @@ export async function terminateWalsender(stack: ChaosStack, waitMs = 30_000): Pr
       .catch(() => []);
     const hit = rows.find((r) => r.terminated);
     if (hit) return { detail: `walsender pid ${hit.pid} terminated`, effective: true };
-    if (Date.now() > deadline) return { detail: `no active walsender on slot ${SLOT} within ${waitMs} ms`, effective: false };
+    if (Date.now() > deadline)
+      return { detail: `no active walsender on slot ${SLOT} within ${waitMs} ms`, effective: false };
     await sleep(100); // the relay is between sessions; wait for it to stream again
   }
 }
@@ -154,16 +163,21 @@ export async function resetBrokerConnections(stack: ChaosStack, waitMs = 30_000)
   for (;;) {
     const list = await stack
       .management('GET', '/api/connections')
-      .then(async (res) => (res.ok ? ((await res.json()) as { name: string; client_properties?: { connection_name?: string } }[]) : []))
+      .then(async (res) =>
+        res.ok ? ((await res.json()) as { name: string; client_properties?: { connection_name?: string } }[]) : [],
+      )
       .catch(() => []);
     const closed: string[] = [];
     for (const connection of list) {
       const res = await stack
-        .management('DELETE', `/api/connections/${encodeURIComponent(connection.name)}`, { 'x-reason': 'chaos: broker connection reset' })
+        .management('DELETE', `/api/connections/${encodeURIComponent(connection.name)}`, {
+          'x-reason': 'chaos: broker connection reset',
+        })
         .catch(() => undefined);
       if (res?.ok) closed.push(connection.client_properties?.connection_name ?? connection.name);
     }
-    if (closed.length > 0) return { detail: `closed ${closed.length} connections (${closed.join(', ')})`, effective: true };
+    if (closed.length > 0)
+      return { detail: `closed ${closed.length} connections (${closed.join(', ')})`, effective: true };
     if (Date.now() > deadline) return { detail: `no AMQP connections to close within ${waitMs} ms`, effective: false };
     await sleep(200);
   }

@@ -49,7 +49,12 @@ interface AddReply {
 }
 
 type AdditionStub = grpc.Client & {
-  Add(request: unknown, metadata: grpc.Metadata, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, reply: AddReply) => void): void;
+  Add(
+    request: unknown,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: (error: grpc.ServiceError | null, reply: AddReply) => void,
+  ): void;
 };
 
 const NOT_RECORDED = /was not recorded/;
@@ -57,7 +62,9 @@ const NOT_RECORDED = /was not recorded/;
 /** Operands: mostly small, some around ±2^50 (sums leave float range, stay inside int64); some negative. */
 function operand(rng: Rng): bigint {
   const big = rng() < 0.25;
-  const magnitude = big ? BigInt(Math.floor(rng() * 2 ** 30)) * 1_048_576n + BigInt(Math.floor(rng() * 1_048_576)) : BigInt(Math.floor(rng() * 1_000_000));
+  const magnitude = big
+    ? BigInt(Math.floor(rng() * 2 ** 30)) * 1_048_576n + BigInt(Math.floor(rng() * 1_048_576))
+    : BigInt(Math.floor(rng() * 1_000_000));
   return rng() < 0.3 ? -magnitude : magnitude;
 }
 
@@ -107,7 +114,15 @@ export class LoadGenerator {
       else if (op.completedAt === 0) inFlight++;
       else unknown++;
     }
-    return { operations: this.history.length, acknowledged, unknown, inFlight, attempts: this.attempts, errorsByCode: { ...this.errorsByCode }, keyedClients: this.keyedClients };
+    return {
+      operations: this.history.length,
+      acknowledged,
+      unknown,
+      inFlight,
+      attempts: this.attempts,
+      errorsByCode: { ...this.errorsByCode },
+      keyedClients: this.keyedClients,
+    };
   }
 
   private async run(client: number, stub: AdditionStub, keyed: boolean): Promise<void> {
@@ -169,10 +184,16 @@ export class LoadGenerator {
   }
 }
 
-function call(stub: AdditionStub, op: AddOperation, deadlineMs: number): Promise<{ reply: AddReply } | { error: grpc.ServiceError }> {
+function call(
+  stub: AdditionStub,
+  op: AddOperation,
+  deadlineMs: number,
+): Promise<{ reply: AddReply } | { error: grpc.ServiceError }> {
   return new Promise((resolve) => {
     const request = { a: op.a.toString(), b: op.b.toString(), idempotency_key: op.idempotencyKey ?? '' };
-    stub.Add(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error, reply) => resolve(error ? { error } : { reply }));
+    stub.Add(request, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (error, reply) =>
+      resolve(error ? { error } : { reply }),
+    );
   });
 }
 

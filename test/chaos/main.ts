@@ -17,8 +17,13 @@ function seedOf(text: string): number {
 }
 
 function kindsOf(text: string): FaultKind[] {
-  const kinds = text.split(',').map((k) => k.trim()).filter(Boolean);
-  for (const kind of kinds) if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
+  const kinds = text
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  for (const kind of kinds)
+    if (!(FAULT_KINDS as readonly string[]).includes(kind))
+      throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
   return kinds as FaultKind[];
 }
 
@@ -36,7 +41,8 @@ function rangeOf(flag: string): (text: string) => [number, number] {
 
 function shareOf(text: string): number {
   const share = Number(text);
-  if (text.trim() === '' || !(share >= 0 && share <= 1)) throw new CommandLineError(`--keyed must be between 0 and 1, got ${text}`);
+  if (text.trim() === '' || !(share >= 0 && share <= 1))
+    throw new CommandLineError(`--keyed must be between 0 and 1, got ${text}`);
   return share;
 }
 
@@ -70,15 +76,38 @@ const program = commandLine(
 schedule of faults, drains, and checks that nothing acknowledged was lost or counted twice.`,
 )
   .usage('[options]')
-  .addOption(new Option('--seed <n>', '32-bit seed of the schedule and workload (default: random, printed)').argParser(seedOf))
+  .addOption(
+    new Option('--seed <n>', '32-bit seed of the schedule and workload (default: random, printed)').argParser(seedOf),
+  )
   .addOption(count('--faults <n>', 'faults to inject', 0, CHAOS_DEFAULTS.faults))
   .addOption(count('--clients <n>', 'concurrent clients', 1, CHAOS_DEFAULTS.clients))
-  .addOption(new Option('--kinds <a,b,…>', `fault kinds to draw from:\n${FAULT_KINDS.join(', ')}`).argParser(kindsOf).default([...FAULT_KINDS], 'all'))
-  .addOption(range('--interval <ms-ms>', "time from one fault's start to the next, and at least from the end of the previous fault on the same target", CHAOS_DEFAULTS.intervalMs))
-  .addOption(count('--overlap <n>', "most faults in progress at once, never two on one target;\n1: strictly one after another, the interval counted from the previous fault's end", 1, CHAOS_DEFAULTS.overlap))
+  .addOption(
+    new Option('--kinds <a,b,…>', `fault kinds to draw from:\n${FAULT_KINDS.join(', ')}`)
+      .argParser(kindsOf)
+      .default([...FAULT_KINDS], 'all'),
+  )
+  .addOption(
+    range(
+      '--interval <ms-ms>',
+      "time from one fault's start to the next, and at least from the end of the previous fault on the same target",
+      CHAOS_DEFAULTS.intervalMs,
+    ),
+  )
+  .addOption(
+    count(
+      '--overlap <n>',
+      "most faults in progress at once, never two on one target;\n1: strictly one after another, the interval counted from the previous fault's end",
+      1,
+      CHAOS_DEFAULTS.overlap,
+    ),
+  )
   .addOption(range('--down <ms-ms>', 'how long a killed process stays down', CHAOS_DEFAULTS.downMs))
   .addOption(count('--think <ms>', "mean pause between one client's Adds", 0, CHAOS_DEFAULTS.thinkMs))
-  .addOption(new Option('--keyed <0..1>', 'share of clients using idempotency keys').argParser(shareOf).default(CHAOS_DEFAULTS.keyedShare))
+  .addOption(
+    new Option('--keyed <0..1>', 'share of clients using idempotency keys')
+      .argParser(shareOf)
+      .default(CHAOS_DEFAULTS.keyedShare),
+  )
   .addOption(count('--deadline <ms>', 'deadline of each Add', 1, CHAOS_DEFAULTS.deadlineMs))
   .addOption(
     new Option('--max-drain <s>', 'fail when draining takes longer after the last fault')
@@ -86,8 +115,15 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
       .default(CHAOS_DEFAULTS.maxDrainMs, String(CHAOS_DEFAULTS.maxDrainMs / 1000)),
   )
   .addOption(count('--warmup <ms>', 'load before the first fault', 0, CHAOS_DEFAULTS.warmupMs))
-  .addOption(new Option('--log-level <lvl>', 'LOG_LEVEL of the processes, logged to logs/<service>.log (default: warn)'))
-  .addOption(new Option('--keep-data', "keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)"))
+  .addOption(
+    new Option('--log-level <lvl>', 'LOG_LEVEL of the processes, logged to logs/<service>.log (default: warn)'),
+  )
+  .addOption(
+    new Option(
+      '--keep-data',
+      "keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)",
+    ),
+  )
   .addOption(new Option('--json', 'print the report as JSON after the summary'));
 
 const HELP = helpText(program);
@@ -136,6 +172,8 @@ const report = await runChaos({
 
 process.stdout.write(`${formatChaosReport(report)}\n`);
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ ...report, verdict: report.verdict && { ...report.verdict, lostFromLedger: report.verdict.lostFromLedger.slice(0, 100), notApplied: report.verdict.notApplied.slice(0, 100) } }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ...report, verdict: report.verdict && { ...report.verdict, lostFromLedger: report.verdict.lostFromLedger.slice(0, 100), notApplied: report.verdict.notApplied.slice(0, 100) } }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+  );
 }
 process.exit(report.ok ? 0 : 1);

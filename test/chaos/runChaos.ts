@@ -85,7 +85,11 @@ export interface ChaosReport {
    * `addition`: messages_unacknowledged per the management API once drained (consumer still running),
    * and ready messages after the consumer stopped gracefully; `addition.dead-letter`: its depth.
    */
-  queues: { unacknowledgedAtDrain: number | undefined; readyAfterStop: number | undefined; deadLettered: number | undefined };
+  queues: {
+    unacknowledgedAtDrain: number | undefined;
+    readyAfterStop: number | undefined;
+    deadLettered: number | undefined;
+  };
   /** Processes that exited on their own and were restarted by the harness's supervisor. */
   supervisorRestarts: Record<ServiceName, number>;
   unexpectedExits: string[];
@@ -112,7 +116,8 @@ export const CHAOS_DEFAULTS = {
 /** `npm run chaos -- …` with every option that differs from the defaults, plus seed, faults and clients. */
 export function reproduceCommand(o: ChaosReport['options']): string {
   const args = [`--seed ${o.seed}`, `--faults ${o.faults}`, `--clients ${o.clients}`];
-  if (o.kinds.length !== FAULT_KINDS.length || o.kinds.some((k, i) => k !== FAULT_KINDS[i])) args.push(`--kinds ${o.kinds.join(',')}`);
+  if (o.kinds.length !== FAULT_KINDS.length || o.kinds.some((k, i) => k !== FAULT_KINDS[i]))
+    args.push(`--kinds ${o.kinds.join(',')}`);
   if (o.intervalMs.join('-') !== CHAOS_DEFAULTS.intervalMs.join('-')) args.push(`--interval ${o.intervalMs.join('-')}`);
   if (o.downMs.join('-') !== CHAOS_DEFAULTS.downMs.join('-')) args.push(`--down ${o.downMs.join('-')}`);
   if (o.overlap !== CHAOS_DEFAULTS.overlap) args.push(`--overlap ${o.overlap}`);
@@ -147,7 +152,13 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     transcript.push(stamped);
     input.log?.(stamped);
   };
-  const schedule = planFaults({ seed: options.seed, count: options.faults, kinds: options.kinds, intervalMs: options.intervalMs, downMs: options.downMs });
+  const schedule = planFaults({
+    seed: options.seed,
+    count: options.faults,
+    kinds: options.kinds,
+    intervalMs: options.intervalMs,
+    downMs: options.downMs,
+  });
   const violations: string[] = [];
   const faults: FaultRecord[] = [];
   let stack: ChaosStack | undefined;
@@ -159,7 +170,9 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
   let verdict: Verdict | undefined;
   let aborted = false;
 
-  say(`chaos run seed=${options.seed}: ${options.faults} faults (${options.kinds.join(', ')}), ${options.clients} clients`);
+  say(
+    `chaos run seed=${options.seed}: ${options.faults} faults (${options.kinds.join(', ')}), ${options.clients} clients`,
+  );
   try {
     stack = await ChaosStack.start({ seed: options.seed, log: say, env: { LOG_LEVEL: input.logLevel ?? 'warn' } });
     load = new LoadGenerator({
@@ -172,7 +185,9 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     });
     load.start();
     await sleep(options.warmupMs);
-    say(`load: ${options.clients} clients (${load.stats().keyedClients} with idempotency keys), ${load.stats().acknowledged} Adds acknowledged during warm-up`);
+    say(
+      `load: ${options.clients} clients (${load.stats().keyedClients} with idempotency keys), ${load.stats().acknowledged} Adds acknowledged during warm-up`,
+    );
 
     // Faults start `delayMs` after the previous one started (with --overlap 1: after it ended), so
     // several can be in progress at once, but never two on one target (see FAULT_TARGET), and a
@@ -191,7 +206,8 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
       if (options.overlap <= 1) await Promise.all(inProgress);
       await sleep(fault.delayMs);
       const target = FAULT_TARGET[fault.kind];
-      while (busy.has(target) || inProgress.size >= options.overlap) await Promise.race([busy.get(target) ?? Promise.race(inProgress)]);
+      while (busy.has(target) || inProgress.size >= options.overlap)
+        await Promise.race([busy.get(target) ?? Promise.race(inProgress)]);
       // A target gets at least the same quiet time after its previous fault ended (else a process that
       // is hit twice in a row would live for a fraction of a second: a crash loop, not a fault).
       const quietUntil = (targetRecoveredAt.get(target) ?? 0) + fault.delayMs;
@@ -201,14 +217,34 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
       const running: Promise<void> = injectFault(stack, fault).then(
         async (result) => {
           lastFaultEnd = Math.max(lastFaultEnd, Date.now());
-          faults.push({ index: fault.index, kind: fault.kind, at: (started - t0) / 1000, durationMs: Date.now() - started, detail: result.detail, effective: result.effective });
-          say(`fault ${String(fault.index).padStart(3)}/${schedule.length} ${fault.kind.padEnd(24)} ${result.effective ? '' : 'SKIPPED: '}${result.detail} | ${await progress(stack!, load!)}`);
+          faults.push({
+            index: fault.index,
+            kind: fault.kind,
+            at: (started - t0) / 1000,
+            durationMs: Date.now() - started,
+            detail: result.detail,
+            effective: result.effective,
+          });
+          say(
+            `fault ${String(fault.index).padStart(3)}/${schedule.length} ${fault.kind.padEnd(24)} ${result.effective ? '' : 'SKIPPED: '}${result.detail} | ${await progress(stack!, load!)}`,
+          );
         },
         (error: unknown) => {
           lastFaultEnd = Math.max(lastFaultEnd, Date.now());
-          faults.push({ index: fault.index, kind: fault.kind, at: (started - t0) / 1000, durationMs: Date.now() - started, detail: (error as Error).message, effective: true });
-          violations.push(`recovery: after fault ${fault.index} (${fault.kind}) the stack did not come back: ${(error as Error).message}`);
-          say(`fault ${fault.index}/${schedule.length} ${fault.kind}: the stack did not recover; stopping the fault schedule\n${(error as Error).message}`);
+          faults.push({
+            index: fault.index,
+            kind: fault.kind,
+            at: (started - t0) / 1000,
+            durationMs: Date.now() - started,
+            detail: (error as Error).message,
+            effective: true,
+          });
+          violations.push(
+            `recovery: after fault ${fault.index} (${fault.kind}) the stack did not come back: ${(error as Error).message}`,
+          );
+          say(
+            `fault ${fault.index}/${schedule.length} ${fault.kind}: the stack did not recover; stopping the fault schedule\n${(error as Error).message}`,
+          );
           stopSchedule = true;
         },
       );
@@ -228,21 +264,32 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     say('faults done; stopping the load');
     await load.stop();
     const stats = load.stats();
-    say(`load stopped: ${stats.acknowledged} acknowledged, ${stats.unknown} unknown outcomes, ${stats.attempts} calls; waiting for the pipeline to drain`);
+    say(
+      `load stopped: ${stats.acknowledged} acknowledged, ${stats.unknown} unknown outcomes, ${stats.attempts} calls; waiting for the pipeline to drain`,
+    );
     const drainedAt = await waitDrained(stack, Math.max(options.maxDrainMs * 4, 120_000));
     if (drainedAt === undefined) {
-      violations.push(`drain: the pipeline did not drain within ${Math.max(options.maxDrainMs * 4, 120_000) / 1000} s of the last fault`);
+      violations.push(
+        `drain: the pipeline did not drain within ${Math.max(options.maxDrainMs * 4, 120_000) / 1000} s of the last fault`,
+      );
       say('NOT drained');
     } else {
       drainMs = drainedAt - lastFaultEnd;
       say(`drained ${(drainMs / 1000).toFixed(1)} s after the last fault`);
-      if (drainMs > options.maxDrainMs) violations.push(`drain: took ${(drainMs / 1000).toFixed(1)} s after the last fault (limit ${options.maxDrainMs / 1000} s)`);
+      if (drainMs > options.maxDrainMs)
+        violations.push(
+          `drain: took ${(drainMs / 1000).toFixed(1)} s after the last fault (limit ${options.maxDrainMs / 1000} s)`,
+        );
     }
 
     const restSum = await retry(() => stack!.restSum(), 10_000).catch(() => undefined);
     const slot = await waitSlotCaughtUp(stack, 30_000);
     slotCatchUpMs = slot.caughtUp ? slot.ms : undefined;
-    say(slot.caughtUp ? `slot ${SLOT} confirmed ${slot.confirmedLsn} ≥ ${slot.targetLsn} after ${slot.ms} ms` : `slot ${SLOT} stuck at ${slot.confirmedLsn} (< ${slot.targetLsn})`);
+    say(
+      slot.caughtUp
+        ? `slot ${SLOT} confirmed ${slot.confirmedLsn} ≥ ${slot.targetLsn} after ${slot.ms} ms`
+        : `slot ${SLOT} stuck at ${slot.confirmedLsn} (< ${slot.targetLsn})`,
+    );
     unacknowledgedAtDrain = await unacknowledged(stack, 15_000);
 
     // Stop the relay, let the consumer take what is left, then stop it gracefully: anything it held
@@ -255,12 +302,18 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     await stack.services['sum-service'].stop();
     await stack.services['add-service'].stop();
     depths = await retry(() => stack!.queueDepths([QUEUE, DEAD_LETTER_QUEUE]), 15_000);
-    say(`queues after stopping the consumer: ${QUEUE} ${depths[QUEUE]}, ${DEAD_LETTER_QUEUE} ${depths[DEAD_LETTER_QUEUE]}; reading the stores`);
+    say(
+      `queues after stopping the consumer: ${QUEUE} ${depths[QUEUE]}, ${DEAD_LETTER_QUEUE} ${depths[DEAD_LETTER_QUEUE]}; reading the stores`,
+    );
 
     const snapshot: StoreSnapshot = {
       ...(await readStores(stack)),
       restSum,
-      queues: { ready: depths[QUEUE] ?? -1, unacknowledged: unacknowledgedAtDrain ?? 0, deadLettered: depths[DEAD_LETTER_QUEUE] ?? -1 },
+      queues: {
+        ready: depths[QUEUE] ?? -1,
+        unacknowledged: unacknowledgedAtDrain ?? 0,
+        deadLettered: depths[DEAD_LETTER_QUEUE] ?? -1,
+      },
       slot,
     };
     verdict = checkHistory(load.history, snapshot);
@@ -280,7 +333,9 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
 
   const faultsByKind = Object.fromEntries(options.kinds.map((k) => [k, 0])) as Record<FaultKind, number>;
   for (const f of faults) if (f.effective) faultsByKind[f.kind] = (faultsByKind[f.kind] ?? 0) + 1;
-  const supervisorRestarts = Object.fromEntries(SERVICES.map((s) => [s, stack?.services[s].unexpectedExits.length ?? 0])) as Record<ServiceName, number>;
+  const supervisorRestarts = Object.fromEntries(
+    SERVICES.map((s) => [s, stack?.services[s].unexpectedExits.length ?? 0]),
+  ) as Record<ServiceName, number>;
   return {
     seed: options.seed,
     ok: violations.length === 0,
@@ -293,7 +348,15 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     faultsInjected: faults.filter((f) => f.effective).length,
     faultsSkipped: faults.filter((f) => !f.effective).length,
     aborted,
-    load: load?.stats() ?? { operations: 0, acknowledged: 0, unknown: 0, inFlight: 0, attempts: 0, errorsByCode: {}, keyedClients: 0 },
+    load: load?.stats() ?? {
+      operations: 0,
+      acknowledged: 0,
+      unknown: 0,
+      inFlight: 0,
+      attempts: 0,
+      errorsByCode: {},
+      keyedClients: 0,
+    },
     drainMs,
     slotCatchUpMs,
     queues: { unacknowledgedAtDrain, readyAfterStop: depths[QUEUE], deadLettered: depths[DEAD_LETTER_QUEUE] },
@@ -310,7 +373,9 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
 async function progress(stack: ChaosStack, load: LoadGenerator): Promise<string> {
   const stats = load.stats();
   const counts = await stack
-    .query<{ ledger: string; applied: string }>('SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied')
+    .query<{ ledger: string; applied: string }>(
+      'SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied',
+    )
     .then((rows) => `ledger ${rows[0]?.ledger} applied ${rows[0]?.applied}`)
     .catch(() => 'ledger ? applied ?');
   return `acked ${stats.acknowledged} unknown ${stats.unknown} | ${counts}`;
@@ -341,7 +406,10 @@ async function waitDrained(stack: ChaosStack, timeoutMs: number): Promise<number
 /** Takes pg_current_wal_lsn() now and polls until the slot's confirmed_flush_lsn reaches it. */
 async function waitSlotCaughtUp(stack: ChaosStack, timeoutMs: number): Promise<StoreSnapshot['slot'] & { ms: number }> {
   const t0 = Date.now();
-  const [{ lsn: targetLsn } = { lsn: '0/0' }] = await retry(() => stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'), 10_000);
+  const [{ lsn: targetLsn } = { lsn: '0/0' }] = await retry(
+    () => stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'),
+    10_000,
+  );
   let confirmedLsn = '?';
   while (Date.now() - t0 < timeoutMs) {
     const [row] = await stack
@@ -375,18 +443,41 @@ async function unacknowledged(stack: ChaosStack, timeoutMs: number): Promise<num
 async function readStores(stack: ChaosStack): Promise<Pick<StoreSnapshot, 'ledger' | 'inbox' | 'shards'>> {
   const ledger = await retry(
     () =>
-      stack.query<{ id: string; a: string; b: string; result: string; idempotency_key: string | null; accepted_ms: number }>(
+      stack.query<{
+        id: string;
+        a: string;
+        b: string;
+        result: string;
+        idempotency_key: string | null;
+        accepted_ms: number;
+      }>(
         'SELECT id::text AS id, a::text AS a, b::text AS b, result::text AS result, idempotency_key, (extract(epoch FROM accepted_at) * 1000)::float8 AS accepted_ms FROM additions',
       ),
     10_000,
   );
-  const inbox = await retry(() => stack.query<{ event_id: string; amount: string }>('SELECT event_id, amount::text AS amount FROM processed_events'), 10_000);
+  const inbox = await retry(
+    () =>
+      stack.query<{ event_id: string; amount: string }>(
+        'SELECT event_id, amount::text AS amount FROM processed_events',
+      ),
+    10_000,
+  );
   const [shards] = await retry(
-    () => stack.query<{ total: string; applied: string }>('SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(applied_events), 0)::text AS applied FROM sum_shards'),
+    () =>
+      stack.query<{ total: string; applied: string }>(
+        'SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(applied_events), 0)::text AS applied FROM sum_shards',
+      ),
     10_000,
   );
   return {
-    ledger: ledger.map((r) => ({ id: r.id, a: BigInt(r.a), b: BigInt(r.b), result: BigInt(r.result), idempotencyKey: r.idempotency_key, acceptedAt: r.accepted_ms })),
+    ledger: ledger.map((r) => ({
+      id: r.id,
+      a: BigInt(r.a),
+      b: BigInt(r.b),
+      result: BigInt(r.result),
+      idempotencyKey: r.idempotency_key,
+      acceptedAt: r.accepted_ms,
+    })),
     inbox: inbox.map((r) => ({ eventId: r.event_id, amount: BigInt(r.amount) })),
     shards: { total: BigInt(shards?.total ?? '0'), appliedEvents: BigInt(shards?.applied ?? '0') },
   };

@@ -19,30 +19,40 @@ const SHORT_RUN = {
 
 describe('chaos (short seeded run)', () => {
   it('schedules every fault kind, and a RabbitMQ restart only once (it takes ~15 s)', () => {
-    const plan = planFaults({ seed: SHORT_RUN.seed, count: SHORT_RUN.faults, kinds: FAULT_KINDS, intervalMs: SHORT_RUN.intervalMs, downMs: SHORT_RUN.downMs });
+    const plan = planFaults({
+      seed: SHORT_RUN.seed,
+      count: SHORT_RUN.faults,
+      kinds: FAULT_KINDS,
+      intervalMs: SHORT_RUN.intervalMs,
+      downMs: SHORT_RUN.downMs,
+    });
     expect(new Set(plan.map((f) => f.kind))).toEqual(new Set(FAULT_KINDS));
     expect(plan.filter((f) => f.kind === 'restart-rabbitmq')).toHaveLength(1);
     // Same seed, same schedule.
-    expect(planFaults({ seed: SHORT_RUN.seed, count: SHORT_RUN.faults, kinds: FAULT_KINDS, intervalMs: SHORT_RUN.intervalMs, downMs: SHORT_RUN.downMs })).toEqual(plan);
+    expect(
+      planFaults({
+        seed: SHORT_RUN.seed,
+        count: SHORT_RUN.faults,
+        kinds: FAULT_KINDS,
+        intervalMs: SHORT_RUN.intervalMs,
+        downMs: SHORT_RUN.downMs,
+      }),
+    ).toEqual(plan);
   });
 
-  it(
-    'loses nothing and counts nothing twice through kills, server restarts and dropped connections',
-    async () => {
-      const lines: string[] = [];
-      const report = await runChaos({ ...SHORT_RUN, log: (line) => lines.push(line) });
-      const summary = formatChaosReport(report);
-      console.info(summary);
-      const context = `${summary}\n\n${lines.join('\n')}`;
-      expect(report.violations, context).toEqual([]);
-      expect(report.faultsInjected, context).toBe(SHORT_RUN.faults);
-      for (const kind of FAULT_KINDS) expect(report.faultsByKind[kind], `${kind}\n${context}`).toBeGreaterThanOrEqual(1);
-      expect(report.verdict?.lost).toBe(0);
-      expect(report.verdict?.doubleCounted).toBe(0);
-      expect(report.load.acknowledged).toBeGreaterThan(500);
-      expect(report.drainMs).toBeLessThanOrEqual(30_000);
-      expect(report.ok).toBe(true);
-    },
-    300_000,
-  );
+  it('loses nothing and counts nothing twice through kills, server restarts and dropped connections', async () => {
+    const lines: string[] = [];
+    const report = await runChaos({ ...SHORT_RUN, log: (line) => lines.push(line) });
+    const summary = formatChaosReport(report);
+    console.info(summary);
+    const context = `${summary}\n\n${lines.join('\n')}`;
+    expect(report.violations, context).toEqual([]);
+    expect(report.faultsInjected, context).toBe(SHORT_RUN.faults);
+    for (const kind of FAULT_KINDS) expect(report.faultsByKind[kind], `${kind}\n${context}`).toBeGreaterThanOrEqual(1);
+    expect(report.verdict?.lost).toBe(0);
+    expect(report.verdict?.doubleCounted).toBe(0);
+    expect(report.load.acknowledged).toBeGreaterThan(500);
+    expect(report.drainMs).toBeLessThanOrEqual(30_000);
+    expect(report.ok).toBe(true);
+  }, 300_000);
 });

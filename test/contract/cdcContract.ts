@@ -36,7 +36,11 @@ const SPY_QUEUE = 'contract.spy';
  * add-service and sum-service only) and resolves once it streams; it is called again, with the
  * same stack, to restart the CDC after a kill.
  */
-export function describeCdcContract(name: string, startCdc: (stack: Stack) => Promise<CdcHandle>, options: CdcContractOptions = {}): void {
+export function describeCdcContract(
+  name: string,
+  startCdc: (stack: Stack) => Promise<CdcHandle>,
+  options: CdcContractOptions = {},
+): void {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
 
   describe(`CDC contract: ${name}`, () => {
@@ -51,7 +55,11 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
     let published: GetMessage[] = [];
 
     beforeAll(async () => {
-      stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), services: ['add-service', 'sum-service'] });
+      stack = await startStack({
+        databaseUrl: inject('databaseUrl'),
+        amqpManagementUrl: inject('amqpManagementUrl'),
+        services: ['add-service', 'sum-service'],
+      });
       amqpConnection = await amqp.connect(stack.amqpUrl);
       channel = await amqpConnection.createChannel();
       await channel.assertQueue(SPY_QUEUE, { durable: false });
@@ -70,43 +78,65 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
     });
 
     const showLogsOnFailure = () => {
-      if (startFailure !== undefined) throw startFailure instanceof Error ? startFailure : new Error(JSON.stringify(startFailure));
+      if (startFailure !== undefined)
+        throw startFailure instanceof Error ? startFailure : new Error(JSON.stringify(startFailure));
       onTestFailed(() => console.error(`last lines of the stack's processes:\n${stack.logs.slice(-80).join('\n')}`));
     };
 
-    it('(a) carries 300 Adds from 10 concurrent clients to the sum exactly, each with its event id and payload', { timeout: 120_000 }, async () => {
-      showLogsOnFailure();
-      expected += await addConcurrently(stack, { clients: 10, perClient: 30 });
-      await stack.waitForSum(expected, 90_000);
-      expect(await ledgerCoverage(stack)).toEqual({ ledger: 300, applied: 300, missing: 0 });
+    it(
+      '(a) carries 300 Adds from 10 concurrent clients to the sum exactly, each with its event id and payload',
+      { timeout: 120_000 },
+      async () => {
+        showLogsOnFailure();
+        expected += await addConcurrently(stack, { clients: 10, perClient: 30 });
+        await stack.waitForSum(expected, 90_000);
+        expect(await ledgerCoverage(stack)).toEqual({ ledger: 300, applied: 300, missing: 0 });
 
-      published = await eventually(
-        async () => {
-          const messages = await drain(channel, SPY_QUEUE);
-          published.push(...messages);
-          expect(published.length).toBeGreaterThanOrEqual(300);
-          return published;
-        },
-        { timeoutMs: 20_000 },
-      );
-      // Every message is what the consumer already takes: its event id is the ledger row's id and
-      // its amount is the row's a + b.
-      const ledger = new Map((await stack.query<{ id: string; result: string }>('SELECT id::text, result::text FROM additions')).map((row) => [row.id, BigInt(row.result)]));
-      const ids = new Set<string>();
-      for (const message of published) {
-        const decoded = decodeEvent(message.content, { messageId: message.properties.messageId, type: message.properties.type, headers: message.properties.headers });
-        expect(decoded.kind, message.content.toString()).toBe('apply');
-        if (decoded.kind !== 'apply') continue;
-        expect(ledger.get(decoded.event.eventId)).toBe(decoded.event.amount);
-        ids.add(decoded.event.eventId);
-      }
-      expect(ids.size).toBe(300);
-      const sample = published[0]!;
-      console.info(
-        `[${name}] 300 Adds; GET /sum = ${await stack.sum()} (expected ${expected}). One message as received:\n` +
-          JSON.stringify({ exchange: sample.fields.exchange, routingKey: sample.fields.routingKey, properties: sample.properties, body: sample.content.toString() }, null, 2),
-      );
-    });
+        published = await eventually(
+          async () => {
+            const messages = await drain(channel, SPY_QUEUE);
+            published.push(...messages);
+            expect(published.length).toBeGreaterThanOrEqual(300);
+            return published;
+          },
+          { timeoutMs: 20_000 },
+        );
+        // Every message is what the consumer already takes: its event id is the ledger row's id and
+        // its amount is the row's a + b.
+        const ledger = new Map(
+          (await stack.query<{ id: string; result: string }>('SELECT id::text, result::text FROM additions')).map(
+            (row) => [row.id, BigInt(row.result)],
+          ),
+        );
+        const ids = new Set<string>();
+        for (const message of published) {
+          const decoded = decodeEvent(message.content, {
+            messageId: message.properties.messageId,
+            type: message.properties.type,
+            headers: message.properties.headers,
+          });
+          expect(decoded.kind, message.content.toString()).toBe('apply');
+          if (decoded.kind !== 'apply') continue;
+          expect(ledger.get(decoded.event.eventId)).toBe(decoded.event.amount);
+          ids.add(decoded.event.eventId);
+        }
+        expect(ids.size).toBe(300);
+        const sample = published[0]!;
+        console.info(
+          `[${name}] 300 Adds; GET /sum = ${await stack.sum()} (expected ${expected}). One message as received:\n` +
+            JSON.stringify(
+              {
+                exchange: sample.fields.exchange,
+                routingKey: sample.fields.routingKey,
+                properties: sample.properties,
+                body: sample.content.toString(),
+              },
+              null,
+              2,
+            ),
+        );
+      },
+    );
 
     it('(b) does not count an event twice when it arrives again', { timeout: 120_000 }, async () => {
       showLogsOnFailure();
@@ -115,43 +145,70 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
       const confirm = await amqpConnection.createConfirmChannel();
       for (const message of published) {
         const { messageId, type, contentType, headers, deliveryMode } = message.properties;
-        confirm.publish(message.fields.exchange, message.fields.routingKey, message.content, { messageId, type, contentType, headers, deliveryMode });
+        confirm.publish(message.fields.exchange, message.fields.routingKey, message.content, {
+          messageId,
+          type,
+          contentType,
+          headers,
+          deliveryMode,
+        });
       }
       await confirm.waitForConfirms();
       await confirm.close();
-      await eventually(async () => expect(await duplicatesSkipped(stack)).toBeGreaterThanOrEqual(before + published.length), { timeoutMs: 30_000 });
+      await eventually(
+        async () => expect(await duplicatesSkipped(stack)).toBeGreaterThanOrEqual(before + published.length),
+        { timeoutMs: 30_000 },
+      );
       // Every ledger event again in the built-in relay's format (`npm run republish`): the CDC's
       // event ids are the ledger ids, so these are duplicates as well.
-      const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cdc-relay/republishMain.ts'], { env: stack.env, encoding: 'utf8', timeout: 60_000 });
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cdc-relay/republishMain.ts'], {
+        env: stack.env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(run.status, run.stderr + run.stdout).toBe(0);
-      await eventually(async () => expect(await duplicatesSkipped(stack)).toBeGreaterThanOrEqual(before + published.length + 300), { timeoutMs: 30_000 });
+      await eventually(
+        async () => expect(await duplicatesSkipped(stack)).toBeGreaterThanOrEqual(before + published.length + 300),
+        { timeoutMs: 30_000 },
+      );
       await eventually(async () => expect(await queueDepth(channel, TOPOLOGY.queue)).toBe(0), { timeoutMs: 30_000 });
       expect(await stack.sum()).toBe(expected);
-      console.info(`[${name}] ${(await duplicatesSkipped(stack)) - before} duplicates skipped; GET /sum still ${await stack.sum()}`);
+      console.info(
+        `[${name}] ${(await duplicatesSkipped(stack)) - before} duplicates skipped; GET /sum still ${await stack.sum()}`,
+      );
       await drain(channel, SPY_QUEUE);
     });
 
-    it('(c) loses and doubles nothing when the CDC is killed -9 in the middle of a stream of Adds and started again', { timeout: startTimeoutMs + 180_000 }, async () => {
-      showLogsOnFailure();
-      const duplicatesBefore = await duplicatesSkipped(stack);
-      let acknowledged = 0;
-      let atKill = { acknowledged: 0, applied: 0 };
-      const faults = (async () => {
-        await eventually(() => expect(acknowledged).toBeGreaterThan(150), { timeoutMs: 60_000, intervalMs: 5 });
-        await cdc!.kill();
-        const [row] = await stack.query<{ n: string }>('SELECT count(*) AS n FROM processed_events');
-        atKill = { acknowledged, applied: Number(row!.n) - 300 };
-        cdc = await startCdc(stack);
-      })();
-      expected += await addConcurrently(stack, { clients: 10, perClient: 50, pauseMs: 10, onAcknowledged: () => acknowledged++ });
-      await faults;
-      await stack.waitForSum(expected, 120_000);
-      expect(await ledgerCoverage(stack)).toEqual({ ledger: 800, applied: 800, missing: 0 });
-      console.info(
-        `[${name}] killed -9 after ${atKill.acknowledged} of 500 Adds were acknowledged (${atKill.applied} applied by then), restarted; ` +
-          `GET /sum = ${await stack.sum()} (expected ${expected}); ${(await duplicatesSkipped(stack)) - duplicatesBefore} replayed duplicates skipped`,
-      );
-    });
+    it(
+      '(c) loses and doubles nothing when the CDC is killed -9 in the middle of a stream of Adds and started again',
+      { timeout: startTimeoutMs + 180_000 },
+      async () => {
+        showLogsOnFailure();
+        const duplicatesBefore = await duplicatesSkipped(stack);
+        let acknowledged = 0;
+        let atKill = { acknowledged: 0, applied: 0 };
+        const faults = (async () => {
+          await eventually(() => expect(acknowledged).toBeGreaterThan(150), { timeoutMs: 60_000, intervalMs: 5 });
+          await cdc!.kill();
+          const [row] = await stack.query<{ n: string }>('SELECT count(*) AS n FROM processed_events');
+          atKill = { acknowledged, applied: Number(row!.n) - 300 };
+          cdc = await startCdc(stack);
+        })();
+        expected += await addConcurrently(stack, {
+          clients: 10,
+          perClient: 50,
+          pauseMs: 10,
+          onAcknowledged: () => acknowledged++,
+        });
+        await faults;
+        await stack.waitForSum(expected, 120_000);
+        expect(await ledgerCoverage(stack)).toEqual({ ledger: 800, applied: 800, missing: 0 });
+        console.info(
+          `[${name}] killed -9 after ${atKill.acknowledged} of 500 Adds were acknowledged (${atKill.applied} applied by then), restarted; ` +
+            `GET /sum = ${await stack.sum()} (expected ${expected}); ${(await duplicatesSkipped(stack)) - duplicatesBefore} replayed duplicates skipped`,
+        );
+      },
+    );
 
     it('(d) dead-letters nothing', async () => {
       showLogsOnFailure();
@@ -162,7 +219,10 @@ export function describeCdcContract(name: string, startCdc: (stack: Stack) => Pr
 }
 
 /** Runs `perClient` Adds on each of `clients` connections at once; resolves to the total of all sums. */
-async function addConcurrently(stack: Stack, options: { clients: number; perClient: number; pauseMs?: number; onAcknowledged?: () => void }): Promise<bigint> {
+async function addConcurrently(
+  stack: Stack,
+  options: { clients: number; perClient: number; pauseMs?: number; onAcknowledged?: () => void },
+): Promise<bigint> {
   const totals = await Promise.all(
     Array.from({ length: options.clients }, async (_, c) => {
       const client = stack.client();
@@ -192,7 +252,12 @@ async function ledgerCoverage(stack: Stack): Promise<{ ledger: number; applied: 
 
 async function drain(channel: Channel, queue: string): Promise<GetMessage[]> {
   const messages: GetMessage[] = [];
-  for (let message = await channel.get(queue, { noAck: true }); message; message = await channel.get(queue, { noAck: true })) messages.push(message);
+  for (
+    let message = await channel.get(queue, { noAck: true });
+    message;
+    message = await channel.get(queue, { noAck: true })
+  )
+    messages.push(message);
   return messages;
 }
 
@@ -203,7 +268,10 @@ async function queueDepth(channel: Channel, queue: string): Promise<number> {
 /** A counter of the sum-service's /metrics (summed over its label sets); 0 when absent. */
 async function metric(stack: Stack, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${stack.ports.sum}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((total, match) => total + Number(match[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce(
+    (total, match) => total + Number(match[1]),
+    0,
+  );
 }
 
 const duplicatesSkipped = (stack: Stack) => metric(stack, METRIC.duplicatesSkipped);

@@ -12,7 +12,11 @@ describe('the sumstream CLI: add, sum --after and watch', () => {
 
   beforeAll(async () => {
     // A busy machine may take longer than the default 5 s to apply an addition: let `sum --after` wait.
-    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), env: { READ_AFTER_TIMEOUT_MS: '60000' } });
+    stack = await startStack({
+      databaseUrl: inject('databaseUrl'),
+      amqpManagementUrl: inject('amqpManagementUrl'),
+      env: { READ_AFTER_TIMEOUT_MS: '60000' },
+    });
     env = { ...stack.env };
   });
 
@@ -23,7 +27,12 @@ describe('the sumstream CLI: add, sum --after and watch', () => {
   it('adds through gRPC and reads a sum that includes the addition with sum --after, exactly past 2^64', async () => {
     const first = await runCli(['add', '2', '3', '--json'], env);
     expect(first.code, first.stderr).toBe(0);
-    const added = JSON.parse(first.stdout) as { sum: number; operation_id: string; replayed: boolean; read_token: string };
+    const added = JSON.parse(first.stdout) as {
+      sum: number;
+      operation_id: string;
+      replayed: boolean;
+      read_token: string;
+    };
     expect(added).toMatchObject({ sum: 5, replayed: false });
     expect(added.operation_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(added.read_token).not.toBe('');
@@ -37,7 +46,9 @@ describe('the sumstream CLI: add, sum --after and watch', () => {
     for (const key of ['cli-max-1', 'cli-max-2']) {
       const text = await runCli(['add', String(MAX), '0', '--key', key], env);
       expect(text.code, text.stderr).toBe(0);
-      expect(text.stdout).toMatch(new RegExp(`^sum {11}${MAX}\noperation_id  [0-9a-f-]{36}\nreplayed {6}false\nread_token {4}\\S+\n$`));
+      expect(text.stdout).toMatch(
+        new RegExp(`^sum {11}${MAX}\noperation_id  [0-9a-f-]{36}\nreplayed {6}false\nread_token {4}\\S+\n$`),
+      );
       expect(text.stderr).toMatch(/^Read the sum once this addition is applied: npx sumstream sum --after \S+\n$/);
       const token = /^read_token {4}(\S+)$/m.exec(text.stdout)![1]!;
       expected += MAX;

@@ -9,11 +9,22 @@ import { eventually } from '../helpers/eventually.js';
 import { type Stack, startStack } from '../helpers/startStack.js';
 
 /** Statuses a well-behaved add-service may answer to arbitrary input. */
-const CLEAN_GRPC = new Set([grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.OUT_OF_RANGE, grpc.status.RESOURCE_EXHAUSTED]);
+const CLEAN_GRPC = new Set([
+  grpc.status.OK,
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.OUT_OF_RANGE,
+  grpc.status.RESOURCE_EXHAUSTED,
+]);
 
 function rawAdd(client: grpc.Client, body: Buffer): Promise<{ code: grpc.status; reply?: Buffer }> {
   return new Promise((resolve) => {
-    client.makeUnaryRequest('/Addition/Add', (x: Buffer) => x, (x: Buffer) => x, body, (error, reply) => resolve(error ? { code: error.code } : { code: grpc.status.OK, reply: reply! }));
+    client.makeUnaryRequest(
+      '/Addition/Add',
+      (x: Buffer) => x,
+      (x: Buffer) => x,
+      body,
+      (error, reply) => resolve(error ? { code: error.code } : { code: grpc.status.OK, reply: reply! }),
+    );
   });
 }
 
@@ -54,24 +65,32 @@ describe('fuzzing every input of a running stack', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (bytes) => {
         cases++;
         const { code } = await rawAdd(client, Buffer.from(bytes));
-        expect(CLEAN_GRPC.has(code), `status ${grpc.status[code]} for ${Buffer.from(bytes).toString('hex')}`).toBe(true);
+        expect(CLEAN_GRPC.has(code), `status ${grpc.status[code]} for ${Buffer.from(bytes).toString('hex')}`).toBe(
+          true,
+        );
       }),
       { numRuns: 400 },
     );
     const typed = stack.client();
     await fc.assert(
-      fc.asyncProperty(fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.bigInt({ min: INT64_MIN, max: INT64_MAX }), fc.option(fc.string({ maxLength: 150 })), async (a, b, key) => {
-        cases++;
-        const keyIsValid = key === null || key === '' || (key.length <= 128 && /^[\x21-\x7e]+$/.test(key));
-        const overflow = a + b > INT64_MAX || a + b < INT64_MIN;
-        const outcome = await typed.add(a, b, key ?? undefined).then(
-          (reply) => ({ code: grpc.status.OK, sum: reply.sum }),
-          (error: grpc.ServiceError) => ({ code: error.code, sum: undefined }),
-        );
-        if (overflow) expect(outcome.code).toBe(grpc.status.OUT_OF_RANGE);
-        else if (!keyIsValid) expect(outcome.code).toBe(grpc.status.INVALID_ARGUMENT);
-        else if (outcome.code !== grpc.status.ALREADY_EXISTS) expect(outcome).toEqual({ code: grpc.status.OK, sum: (a + b).toString() });
-      }),
+      fc.asyncProperty(
+        fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+        fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
+        fc.option(fc.string({ maxLength: 150 })),
+        async (a, b, key) => {
+          cases++;
+          const keyIsValid = key === null || key === '' || (key.length <= 128 && /^[\x21-\x7e]+$/.test(key));
+          const overflow = a + b > INT64_MAX || a + b < INT64_MIN;
+          const outcome = await typed.add(a, b, key ?? undefined).then(
+            (reply) => ({ code: grpc.status.OK, sum: reply.sum }),
+            (error: grpc.ServiceError) => ({ code: error.code, sum: undefined }),
+          );
+          if (overflow) expect(outcome.code).toBe(grpc.status.OUT_OF_RANGE);
+          else if (!keyIsValid) expect(outcome.code).toBe(grpc.status.INVALID_ARGUMENT);
+          else if (outcome.code !== grpc.status.ALREADY_EXISTS)
+            expect(outcome).toEqual({ code: grpc.status.OK, sum: (a + b).toString() });
+        },
+      ),
       { numRuns: 300 },
     );
     client.close();
@@ -85,13 +104,42 @@ describe('fuzzing every input of a running stack', () => {
     const token = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}$/);
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'), token),
-        fc.oneof(fc.constantFrom('/sum', '/metrics', '/healthz', '/readyz', '/', '/sum/', '/sum?x=1', '//sum', '/%00', '/..%2f..'), fc.webPath()),
-        fc.array(fc.tuple(token, fc.string({ maxLength: 40 }).map((v) => v.replace(/[\r\n]/g, ''))), { maxLength: 5 }),
+        fc.oneof(
+          fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'),
+          token,
+        ),
+        fc.oneof(
+          fc.constantFrom(
+            '/sum',
+            '/metrics',
+            '/healthz',
+            '/readyz',
+            '/',
+            '/sum/',
+            '/sum?x=1',
+            '//sum',
+            '/%00',
+            '/..%2f..',
+          ),
+          fc.webPath(),
+        ),
+        fc.array(
+          fc.tuple(
+            token,
+            fc.string({ maxLength: 40 }).map((v) => v.replace(/[\r\n]/g, '')),
+          ),
+          { maxLength: 5 },
+        ),
         fc.string({ maxLength: 300 }),
         async (method, path, headers, body) => {
           cases++;
-          const head = [`${method} ${path.startsWith('/') ? path : `/${path}`} HTTP/1.1`, 'Host: 127.0.0.1', ...headers.map(([k, v]) => `${k}: ${v}`), `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close'];
+          const head = [
+            `${method} ${path.startsWith('/') ? path : `/${path}`} HTTP/1.1`,
+            'Host: 127.0.0.1',
+            ...headers.map(([k, v]) => `${k}: ${v}`),
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            'Connection: close',
+          ];
           const status = await rawHttp(stack.ports.sum, `${head.join('\r\n')}\r\n\r\n${body}`);
           statuses.set(status, (statuses.get(status) ?? 0) + 1);
           expect(status, `${method} ${path}`).toBeGreaterThanOrEqual(200);
@@ -116,7 +164,15 @@ describe('fuzzing every input of a running stack', () => {
     const body = fc.oneof(
       fc.uint8Array({ maxLength: 100 }).map((b) => Buffer.from(b)),
       fc.json().map((j) => Buffer.from(j)),
-      fc.record({ id: fc.oneof(fc.uuid(), fc.string(), fc.integer()), amount: fc.oneof(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String), fc.double(), fc.string()) }, { requiredKeys: [] }).map((o) => Buffer.from(JSON.stringify(o))),
+      fc
+        .record(
+          {
+            id: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
+            amount: fc.oneof(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String), fc.double(), fc.string()),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => Buffer.from(JSON.stringify(o))),
     );
     await fc.assert(
       fc.asyncProperty(body, fc.option(fc.uuid()), async (content, messageId) => {
@@ -133,11 +189,17 @@ describe('fuzzing every input of a running stack', () => {
       { numRuns: 500 },
     );
     await channel.waitForConfirms();
-    await eventually(async () => expect((await channel.checkQueue('addition.dead-letter')).messageCount - deadBefore).toBe(expectedDead), { timeoutMs: 30_000 });
+    await eventually(
+      async () =>
+        expect((await channel.checkQueue('addition.dead-letter')).messageCount - deadBefore).toBe(expectedDead),
+      { timeoutMs: 30_000 },
+    );
     await eventually(async () => expect(await stack.sum()).toBe(before + expectedDelta), { timeoutMs: 30_000 });
     expect((await channel.checkQueue('addition')).messageCount).toBe(0);
     await connection.close();
     alive();
-    console.info(`queue fuzz: ${cases} messages, ${expectedDead} dead-lettered with a reason, ${seen.size} valid by chance, 0 crashes; sum moved by exactly ${expectedDelta}`);
+    console.info(
+      `queue fuzz: ${cases} messages, ${expectedDead} dead-lettered with a reason, ${seen.size} valid by chance, 0 crashes; sum moved by exactly ${expectedDelta}`,
+    );
   });
 });

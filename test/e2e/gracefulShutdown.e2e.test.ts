@@ -44,7 +44,12 @@ describe('graceful shutdown under load', () => {
               break;
             } catch (error) {
               const code = (error as grpc.ServiceError).code;
-              if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED && code !== grpc.status.CANCELLED) throw error;
+              if (
+                code !== grpc.status.UNAVAILABLE &&
+                code !== grpc.status.DEADLINE_EXCEEDED &&
+                code !== grpc.status.CANCELLED
+              )
+                throw error;
               unavailable++;
               await new Promise((r) => setTimeout(r, 100));
             }
@@ -70,8 +75,12 @@ describe('graceful shutdown under load', () => {
     }
     // And the sum is exactly what was acknowledged: every ledger row applied once
     await stack.waitForSum(acknowledged, 60_000);
-    const [row] = await stack.query<{ ledger: string; applied: string }>('SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied');
+    const [row] = await stack.query<{ ledger: string; applied: string }>(
+      'SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied',
+    );
     expect(row).toEqual({ ledger: String(count), applied: String(count) });
-    console.info(`graceful shutdown: ${count} Adds acknowledged (${unavailable} retried after UNAVAILABLE); exits ${JSON.stringify(exits)}; sum ${acknowledged}`);
+    console.info(
+      `graceful shutdown: ${count} Adds acknowledged (${unavailable} retried after UNAVAILABLE); exits ${JSON.stringify(exits)}; sum ${acknowledged}`,
+    );
   });
 });

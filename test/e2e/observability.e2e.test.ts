@@ -14,7 +14,21 @@ interface QueryResult {
   data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
-const PROMQL_WORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** The metric names an expression reads (label matchers, grouping clauses, functions and durations removed). */
 export function metricNamesIn(expr: string): string[] {
@@ -24,7 +38,9 @@ export function metricNamesIn(expr: string): string[] {
     .replace(/\[[^\]]*\]/g, ' ')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
     .replace(/\boffset\s+-?\d+[a-z]+/g, ' ');
-  const names = [...stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)].filter((m) => !m[2] && !PROMQL_WORDS.has(m[1]!.toLowerCase())).map((m) => m[1]!);
+  const names = [...stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?/g)]
+    .filter((m) => !m[2] && !PROMQL_WORDS.has(m[1]!.toLowerCase()))
+    .map((m) => m[1]!);
   return [...new Set(names)];
 }
 
@@ -41,7 +57,11 @@ describe('observability against a real Prometheus (Debian package)', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), env: { LOG_LEVEL: 'debug' } });
+    stack = await startStack({
+      databaseUrl: inject('databaseUrl'),
+      amqpManagementUrl: inject('amqpManagementUrl'),
+      env: { LOG_LEVEL: 'debug' },
+    });
     const [exporterPort, prometheusPort] = (await freePorts(2)) as [number, number];
     exporter = await startPostgresExporter({ databaseUrl: stack.databaseUrl, port: exporterPort, env: process.env });
     dataDir = await mkdtemp(path.join(tmpdir(), 'sumstream-prometheus-'));
@@ -62,9 +82,11 @@ describe('observability against a real Prometheus (Debian package)', () => {
     // Drive traffic through every stage, including each kind of failure a panel shows.
     const clients = Array.from({ length: 10 }, () => stack.client());
     for (let round = 0; round < 3; round++) {
-      await Promise.all(clients.map(async (client, i) => {
-        for (let n = 0; n < 10; n++) await client.add(i, n);
-      }));
+      await Promise.all(
+        clients.map(async (client, i) => {
+          for (let n = 0; n < 10; n++) await client.add(i, n);
+        }),
+      );
       await clients[0]!.add('9223372036854775807', 1).catch(() => undefined); // OUT_OF_RANGE
       await fetch(`http://127.0.0.1:${stack.ports.sum}/nope`);
       await fetch(`http://127.0.0.1:${stack.ports.sum}/sum`);
@@ -75,12 +97,15 @@ describe('observability against a real Prometheus (Debian package)', () => {
     channel.publish('amq.topic', 'addition', Buffer.from('garbage'));
     await channel.waitForConfirms();
     await connection.close();
-    await eventually(async () => {
-      const result = await query('sum(sumstream_events_applied_total)');
-      expect(Number(result.data?.result[0]?.value[1] ?? 0)).toBeGreaterThanOrEqual(300);
-      const dead = await query('sum(sumstream_dead_lettered_total)');
-      expect(Number(dead.data?.result[0]?.value[1] ?? 0)).toBeGreaterThanOrEqual(1);
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await eventually(
+      async () => {
+        const result = await query('sum(sumstream_events_applied_total)');
+        expect(Number(result.data?.result[0]?.value[1] ?? 0)).toBeGreaterThanOrEqual(300);
+        const dead = await query('sum(sumstream_dead_lettered_total)');
+        expect(Number(dead.data?.result[0]?.value[1] ?? 0)).toBeGreaterThanOrEqual(1);
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     // Let rate() windows hold several samples after the traffic.
     await new Promise((r) => setTimeout(r, 3000));
   }, 180_000);
@@ -96,7 +121,14 @@ describe('observability against a real Prometheus (Debian package)', () => {
     const up = await eventually(async () => {
       const result = await query('up');
       const jobs = Object.fromEntries((result.data?.result ?? []).map((r) => [r.metric['job'], r.value[1]]));
-      expect(jobs).toEqual({ 'add-service': '1', 'cdc-relay': '1', 'sum-service': '1', rabbitmq: '1', postgres: '1', prometheus: '1' });
+      expect(jobs).toEqual({
+        'add-service': '1',
+        'cdc-relay': '1',
+        'sum-service': '1',
+        rabbitmq: '1',
+        postgres: '1',
+        prometheus: '1',
+      });
       return jobs;
     });
     console.info('targets up:', JSON.stringify(up));
@@ -107,7 +139,10 @@ describe('observability against a real Prometheus (Debian package)', () => {
     expect(panels.length).toBeGreaterThan(10);
     const failures: string[] = [];
     for (const { panel, expr } of panels) {
-      const concrete = expr.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s').replaceAll('$__range', '5m');
+      const concrete = expr
+        .replaceAll('$__rate_interval', '1m')
+        .replaceAll('$__interval', '15s')
+        .replaceAll('$__range', '5m');
       const result = await query(concrete);
       if (result.status !== 'success') failures.push(`${panel}: ${concrete} → ${result.error}`);
       else if ((result.data?.result.length ?? 0) === 0) failures.push(`${panel}: ${concrete} → no data`);
@@ -136,7 +171,11 @@ describe('observability against a real Prometheus (Debian package)', () => {
     const { operation_id: id } = await stack.client().add(123, 456);
     const lines = await eventually(() => {
       const found = stack.logs.filter((line) => line.includes(id));
-      for (const service of ['add-service', 'cdc-relay', 'sum-service']) expect(found.some((line) => line.startsWith(`${service}|`)), service).toBe(true);
+      for (const service of ['add-service', 'cdc-relay', 'sum-service'])
+        expect(
+          found.some((line) => line.startsWith(`${service}|`)),
+          service,
+        ).toBe(true);
       return found;
     });
     for (const line of lines) expect(JSON.parse(line.slice(line.indexOf('|') + 2))).toMatchObject({ eventId: id });
@@ -145,7 +184,9 @@ describe('observability against a real Prometheus (Debian package)', () => {
 
   it('reports end-to-end latency p99 and slot lag after the load', async () => {
     const { p99Seconds, lagBytes } = await eventually(async () => {
-      const p99 = await query('histogram_quantile(0.99, sum by (le) (rate(sumstream_end_to_end_latency_seconds_bucket[5m])))');
+      const p99 = await query(
+        'histogram_quantile(0.99, sum by (le) (rate(sumstream_end_to_end_latency_seconds_bucket[5m])))',
+      );
       const lag = await query('sum(sumstream_relay_slot_lag_bytes)');
       const value = Number(p99.data?.result[0]?.value[1]);
       expect(value).toBeGreaterThan(0);

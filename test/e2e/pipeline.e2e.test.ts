@@ -8,7 +8,9 @@ import { type Stack, startStack } from '../helpers/startStack.js';
 /** Random int64-ish operands: mostly small, some near ±2^40 so the total leaves float range. */
 function randomOperand(): bigint {
   const big = Math.random() < 0.2;
-  const magnitude = big ? BigInt(Math.floor(Math.random() * 2 ** 40)) * 1000n : BigInt(Math.floor(Math.random() * 1000));
+  const magnitude = big
+    ? BigInt(Math.floor(Math.random() * 2 ** 40)) * 1000n
+    : BigInt(Math.floor(Math.random() * 1000));
   return Math.random() < 0.3 ? -magnitude : magnitude;
 }
 
@@ -79,7 +81,9 @@ describe('pipeline end to end (real processes, PostgreSQL, RabbitMQ)', () => {
     expect(acknowledged).toBe(5000);
 
     await stack.waitForSum(expected, 90_000);
-    console.info(`5,000 Adds acknowledged across kill -9 of cdc-relay and sum-service; GET /sum = ${await stack.sum()} (expected ${expected})`);
+    console.info(
+      `5,000 Adds acknowledged across kill -9 of cdc-relay and sum-service; GET /sum = ${await stack.sum()} (expected ${expected})`,
+    );
     const [counts] = await stack.query<{ ledger: string; applied: string; missing: string }>(
       `SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied,
               (SELECT count(*) FROM additions a LEFT JOIN processed_events p ON p.event_id = a.id::text WHERE p.event_id IS NULL) AS missing`,
@@ -113,12 +117,20 @@ describe('pipeline end to end (real processes, PostgreSQL, RabbitMQ)', () => {
 
   it('leaves the total unchanged when the whole slot is replayed from the start', async () => {
     // Given a second relay streaming the slot made before the first Add
-    const [{ lsn }] = (await stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
-    await stack.start('cdc-relay', { name: 'replay-relay', env: { RELAY_SLOT: replaySlot, RELAY_METRICS_PORT: String(await freePort()) } });
+    const [{ lsn }] = (await stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [
+      { lsn: string },
+    ];
+    await stack.start('cdc-relay', {
+      name: 'replay-relay',
+      env: { RELAY_SLOT: replaySlot, RELAY_METRICS_PORT: String(await freePort()) },
+    });
     // When it has re-published everything up to now
     await eventually(
       async () => {
-        const [row] = await stack.query<{ done: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1', [replaySlot, lsn]);
+        const [row] = await stack.query<{ done: boolean }>(
+          'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+          [replaySlot, lsn],
+        );
         expect(row?.done).toBe(true);
       },
       { timeoutMs: 60_000 },
@@ -138,7 +150,11 @@ describe('pipeline end to end (real processes, PostgreSQL, RabbitMQ)', () => {
 
   it('leaves the total unchanged when every ledger event is re-published', async () => {
     const { spawnSync } = await import('node:child_process');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cdc-relay/republishMain.ts'], { env: stack.env, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/cdc-relay/republishMain.ts'], {
+      env: stack.env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(run.status, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/"published":5002,"msg":"every ledger event republished"/);
     await eventually(async () => expect(await queueDepth(stack, 'addition')).toBe(0), { timeoutMs: 30_000 });

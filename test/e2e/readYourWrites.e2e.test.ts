@@ -18,8 +18,12 @@ interface Trial {
  * transaction after another, so the states are prefixes of the batches in transaction-id order.
  * With only positive amounts their totals strictly increase, so a total names one state.
  */
-async function committedStates(stack: Stack): Promise<{ stateOfTotal: Map<bigint, { index: number; events: bigint }>; batchOfEvent: Map<string, number> }> {
-  const rows = await stack.query<{ event_id: string; amount: string; tx: string }>('SELECT event_id, amount::text, xmin::text AS tx FROM processed_events');
+async function committedStates(
+  stack: Stack,
+): Promise<{ stateOfTotal: Map<bigint, { index: number; events: bigint }>; batchOfEvent: Map<string, number> }> {
+  const rows = await stack.query<{ event_id: string; amount: string; tx: string }>(
+    'SELECT event_id, amount::text, xmin::text AS tx FROM processed_events',
+  );
   const batches = new Map<bigint, { amount: bigint; ids: string[] }>();
   for (const row of rows) {
     const batch = batches.get(BigInt(row.tx)) ?? { amount: 0n, ids: [] };
@@ -48,7 +52,11 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
   let base: string;
 
   beforeAll(async () => {
-    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), env: { READ_AFTER_TIMEOUT_MS: '20000' } });
+    stack = await startStack({
+      databaseUrl: inject('databaseUrl'),
+      amqpManagementUrl: inject('amqpManagementUrl'),
+      env: { READ_AFTER_TIMEOUT_MS: '20000' },
+    });
     clients = Array.from({ length: 10 }, () => stack.client());
     base = `http://127.0.0.1:${stack.ports.sum}`;
   });
@@ -74,7 +82,12 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
             trials.push({ eventId: reply.operation_id, path: 'rest', sum: BigInt(match![1]!) });
           } else {
             const answer = await client.getSumAfter(reply.read_token);
-            trials.push({ eventId: reply.operation_id, path: 'grpc', sum: BigInt(answer.sum), appliedEvents: BigInt(answer.applied_events) });
+            trials.push({
+              eventId: reply.operation_id,
+              path: 'grpc',
+              sum: BigInt(answer.sum),
+              appliedEvents: BigInt(answer.applied_events),
+            });
           }
         }
       }),
@@ -89,11 +102,15 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
       const state = stateOfTotal.get(trial.sum);
       const own = batchOfEvent.get(trial.eventId);
       if (!state) problems.push(`${trial.path}: ${trial.sum} is no committed total`);
-      else if (own === undefined || own > state.index) problems.push(`${trial.path}: ${trial.sum} (state ${state.index}) lacks ${trial.eventId} (batch ${own})`);
-      else if (trial.appliedEvents !== undefined && trial.appliedEvents !== state.events) problems.push(`${trial.path}: applied_events ${trial.appliedEvents}, state has ${state.events}`);
+      else if (own === undefined || own > state.index)
+        problems.push(`${trial.path}: ${trial.sum} (state ${state.index}) lacks ${trial.eventId} (batch ${own})`);
+      else if (trial.appliedEvents !== undefined && trial.appliedEvents !== state.events)
+        problems.push(`${trial.path}: applied_events ${trial.appliedEvents}, state has ${state.events}`);
     }
     expect(problems.slice(0, 10)).toEqual([]);
-    console.info(`1,000 reads after an Add (${trials.filter((t) => t.path === 'rest').length} REST, ${trials.filter((t) => t.path === 'grpc').length} gRPC) each included its own Add; ${stateOfTotal.size - 1} committed states`);
+    console.info(
+      `1,000 reads after an Add (${trials.filter((t) => t.path === 'rest').length} REST, ${trials.filter((t) => t.path === 'grpc').length} gRPC) each included its own Add; ${stateOfTotal.size - 1} committed states`,
+    );
   });
 
   it('keeps plain GET /sum and GetSum as they were', async () => {
@@ -115,7 +132,9 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
     }
     await expect(clients[0]!.getSumAfter('not-a-token')).rejects.toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
-      details: expect.stringMatching(/Malformed read token "not-a-token": pass the read_token of an AddResponse unchanged/),
+      details: expect.stringMatching(
+        /Malformed read token "not-a-token": pass the read_token of an AddResponse unchanged/,
+      ),
     });
   });
 
@@ -130,10 +149,14 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const problem = (await res.json()) as { title: string; status: number; detail: string };
     expect(problem).toMatchObject({ title: 'Not applied yet', status: 504 });
-    expect(problem.detail).toMatch(new RegExp(`read token ${reply.read_token} is not applied yet after waiting 500 ms.*cdc-relay is active`));
+    expect(problem.detail).toMatch(
+      new RegExp(`read token ${reply.read_token} is not applied yet after waiting 500 ms.*cdc-relay is active`),
+    );
     await expect(client.getSumAfter(reply.read_token, 500)).rejects.toMatchObject({
       code: grpc.status.DEADLINE_EXCEEDED,
-      details: expect.stringMatching(/is not applied yet after waiting 500 ms.*cdc-relay is active and the sum-service is consuming/),
+      details: expect.stringMatching(
+        /is not applied yet after waiting 500 ms.*cdc-relay is active and the sum-service is consuming/,
+      ),
     });
     // Then, with the relay back, the same reads answer a sum that includes it
     const before = await stack.sum();
@@ -148,7 +171,10 @@ describe('read your writes: GET /sum?after= and GetSum{after}', () => {
 
   it('waits at most READ_AFTER_TIMEOUT_MS, whatever the request asks', async () => {
     const sumPort = await freePort();
-    await stack.start('sum-service', { name: 'short-wait', env: { SUM_PORT: String(sumPort), READ_AFTER_TIMEOUT_MS: '300' } });
+    await stack.start('sum-service', {
+      name: 'short-wait',
+      env: { SUM_PORT: String(sumPort), READ_AFTER_TIMEOUT_MS: '300' },
+    });
     const res = await fetch(`http://127.0.0.1:${sumPort}/sum?after=${randomUUID()}&timeout_ms=600000`);
     expect(res.status).toBe(504);
     expect(((await res.json()) as { detail: string }).detail).toMatch(/after waiting 300 ms/);

@@ -45,11 +45,16 @@ describe('cdc-relay as a process', () => {
     // Given traffic on a table that is not in the publication
     await stack.query('CREATE TABLE IF NOT EXISTS unrelated (n int)');
     await stack.query('INSERT INTO unrelated SELECT generate_series(1, 1000)');
-    const [{ lsn }] = (await stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
+    const [{ lsn }] = (await stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')) as [
+      { lsn: string },
+    ];
     // Then the relay's slot moves past it without any outbox event to carry
     await eventually(
       async () => {
-        const [row] = await stack.query<{ caught_up: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS caught_up FROM pg_replication_slots WHERE slot_name = $1', [stack.slot, lsn]);
+        const [row] = await stack.query<{ caught_up: boolean }>(
+          'SELECT confirmed_flush_lsn >= $2::pg_lsn AS caught_up FROM pg_replication_slots WHERE slot_name = $1',
+          [stack.slot, lsn],
+        );
         expect(row?.caught_up).toBe(true);
       },
       { timeoutMs: 20_000 },
@@ -61,7 +66,7 @@ describe('cdc-relay as a process', () => {
     let expected = await stack.sum();
     // When the walsender serving the relay is terminated
     const killed = await stack.query<{ pid: number }>(
-      "SELECT pg_terminate_backend(active_pid) AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL",
+      'SELECT pg_terminate_backend(active_pid) AS pid FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL',
       [stack.slot],
     );
     expect(killed).toHaveLength(1);
@@ -73,12 +78,19 @@ describe('cdc-relay as a process', () => {
     const auth = `Basic ${Buffer.from(`${decodeURIComponent(management.username)}:${decodeURIComponent(management.password)}`).toString('base64')}`;
     const vhost = decodeURIComponent(new URL(stack.amqpUrl).pathname.slice(1));
     const connections = await eventually(async () => {
-      const list = (await (await fetch(new URL(`/api/vhosts/${encodeURIComponent(vhost)}/connections`, management.origin), { headers: { authorization: auth } })).json()) as { name: string }[];
+      const list = (await (
+        await fetch(new URL(`/api/vhosts/${encodeURIComponent(vhost)}/connections`, management.origin), {
+          headers: { authorization: auth },
+        })
+      ).json()) as { name: string }[];
       expect(list.length).toBeGreaterThanOrEqual(2);
       return list;
     });
     for (const { name } of connections) {
-      await fetch(new URL(`/api/connections/${encodeURIComponent(name)}`, management.origin), { method: 'DELETE', headers: { authorization: auth } });
+      await fetch(new URL(`/api/connections/${encodeURIComponent(name)}`, management.origin), {
+        method: 'DELETE',
+        headers: { authorization: auth },
+      });
     }
     for (let i = 0; i < 20; i++) expected += BigInt((await client.add(i, 11)).sum);
     // Then both come back on their own and nothing is lost or doubled
@@ -99,6 +111,8 @@ describe('cdc-relay as a process', () => {
     });
     await stack.query('DROP ROLE relay_without_replication');
     expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/Cannot start: Role 'relay_without_replication' lacks the REPLICATION attribute CDC needs\. Run ALTER ROLE "relay_without_replication" REPLICATION;/);
+    expect(run.stderr).toMatch(
+      /Cannot start: Role 'relay_without_replication' lacks the REPLICATION attribute CDC needs\. Run ALTER ROLE "relay_without_replication" REPLICATION;/,
+    );
   });
 });

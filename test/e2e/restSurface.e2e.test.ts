@@ -73,7 +73,9 @@ describe('REST surface of the sum-service', () => {
     await admin.connect();
     await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS false`);
     try {
-      await stack.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sumstream-sum-service'");
+      await stack.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sumstream-sum-service'",
+      );
       // Once it notices that its notification connection is gone it reads per request, and fails.
       const res = await eventually(async () => {
         const answer = await fetch(`${base}/sum`);
@@ -81,7 +83,11 @@ describe('REST surface of the sum-service', () => {
         return answer;
       });
       expect(res.headers.get('content-type')).toBe('application/problem+json');
-      expect(await res.json()).toMatchObject({ status: 503, title: 'Service Unavailable', error: 'Failed to read sum' });
+      expect(await res.json()).toMatchObject({
+        status: 503,
+        title: 'Service Unavailable',
+        error: 'Failed to read sum',
+      });
       expect((await fetch(`${base}/readyz`)).status).toBe(503);
     } finally {
       await admin.query(`ALTER DATABASE ${db} ALLOW_CONNECTIONS true`);
@@ -94,9 +100,17 @@ describe('REST surface of the sum-service', () => {
     const port = await freePort();
     const deadDb = new URL(stack.databaseUrl);
     deadDb.port = String(await freePort());
-    await stack.start('sum-service', { name: 'no-db', env: { SUM_PORT: String(port), DATABASE_URL: deadDb.toString() }, waitReady: false });
+    await stack.start('sum-service', {
+      name: 'no-db',
+      env: { SUM_PORT: String(port), DATABASE_URL: deadDb.toString() },
+      waitReady: false,
+    });
     // It cannot even migrate; it must exit with the reason rather than serve wrong answers.
     await eventually(() => expect(stack.processes.get('no-db')?.exitCode).toBe(1), { timeoutMs: 20_000 });
-    expect(stack.logs.some((line) => line.startsWith('no-db|') && /Cannot start: .*ECONNREFUSED|Cannot start: connect/.test(line))).toBe(true);
+    expect(
+      stack.logs.some(
+        (line) => line.startsWith('no-db|') && /Cannot start: .*ECONNREFUSED|Cannot start: connect/.test(line),
+      ),
+    ).toBe(true);
   });
 });

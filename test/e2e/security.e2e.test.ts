@@ -37,25 +37,78 @@ describe('production mode and least privilege', () => {
 
   beforeAll(async () => {
     // Given a database migrated by its owner, with the three service roles from deploy/postgres/roles.sql
-    stack = await startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl'), services: [] });
-    const migrated = spawnSync(process.execPath, ['--import', 'tsx', 'src/migrate/main.ts'], { env: stack.env, encoding: 'utf8' });
+    stack = await startStack({
+      databaseUrl: inject('databaseUrl'),
+      amqpManagementUrl: inject('amqpManagementUrl'),
+      services: [],
+    });
+    const migrated = spawnSync(process.execPath, ['--import', 'tsx', 'src/migrate/main.ts'], {
+      env: stack.env,
+      encoding: 'utf8',
+    });
     expect(migrated.status, migrated.stderr).toBe(0);
-    execFileSync('psql', [stack.databaseUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-v', `add_password=${passwords.add}`, '-v', `relay_password=${passwords.relay}`, '-v', `sum_password=${passwords.sum}`, '-f', 'deploy/postgres/roles.sql']);
+    execFileSync('psql', [
+      stack.databaseUrl,
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-v',
+      `add_password=${passwords.add}`,
+      '-v',
+      `relay_password=${passwords.relay}`,
+      '-v',
+      `sum_password=${passwords.sum}`,
+      '-f',
+      'deploy/postgres/roles.sql',
+    ]);
     // And a RabbitMQ user with a strong password on the stack's vhost
     const vhost = decodeURIComponent(new URL(stack.amqpUrl).pathname.slice(1));
     expect((await api('PUT', `/api/users/${amqpUser}`, { password: passwords.amqp, tags: '' })).ok).toBe(true);
-    expect((await api('PUT', `/api/permissions/${encodeURIComponent(vhost)}/${amqpUser}`, { configure: '.*', write: '.*', read: '.*' })).ok).toBe(true);
+    expect(
+      (
+        await api('PUT', `/api/permissions/${encodeURIComponent(vhost)}/${amqpUser}`, {
+          configure: '.*',
+          write: '.*',
+          read: '.*',
+        })
+      ).ok,
+    ).toBe(true);
     // And a self-signed certificate for gRPC TLS
     certDir = mkdtempSync(path.join(tmpdir(), 'sumstream-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(certDir, 'key.pem'),
+        '-out',
+        path.join(certDir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
 
     const amqpUrl = new URL(stack.amqpUrl);
     amqpUrl.username = amqpUser;
     amqpUrl.password = passwords.amqp;
     const production = { SUMSTREAM_PRODUCTION: 'true', SUMSTREAM_MIGRATE: 'false', AMQP_URL: amqpUrl.toString() };
     await stack.start('add-service', {
-      env: { ...production, DATABASE_URL: urlAs('sumstream_add', passwords.add), ADD_AUTH_TOKENS: token, GRPC_TLS_CERT_FILE: path.join(certDir, 'cert.pem'), GRPC_TLS_KEY_FILE: path.join(certDir, 'key.pem') },
+      env: {
+        ...production,
+        DATABASE_URL: urlAs('sumstream_add', passwords.add),
+        ADD_AUTH_TOKENS: token,
+        GRPC_TLS_CERT_FILE: path.join(certDir, 'cert.pem'),
+        GRPC_TLS_KEY_FILE: path.join(certDir, 'key.pem'),
+      },
     });
     await stack.start('cdc-relay', { env: { ...production, DATABASE_URL: urlAs('sumstream_relay', passwords.relay) } });
     await stack.start('sum-service', { env: { ...production, DATABASE_URL: urlAs('sumstream_sum', passwords.sum) } });
@@ -66,7 +119,8 @@ describe('production mode and least privilege', () => {
     await api('DELETE', `/api/users/${amqpUser}`);
     const admin = new pg.Client({ connectionString: inject('databaseUrl') });
     await admin.connect();
-    for (const role of ['sumstream_add', 'sumstream_relay', 'sumstream_sum']) await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    for (const role of ['sumstream_add', 'sumstream_relay', 'sumstream_sum'])
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     await admin.end();
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
@@ -74,9 +128,15 @@ describe('production mode and least privilege', () => {
   it('refuses to start any process in production mode with default credentials, saying which and how to fix', async () => {
     for (const service of SERVICES) {
       const [command, ...args] = serviceCommand(service);
-      const run = spawnSync(command!, args, { env: { ...stack.env, NODE_ENV: 'production' }, encoding: 'utf8', timeout: 30_000 });
+      const run = spawnSync(command!, args, {
+        env: { ...stack.env, NODE_ENV: 'production' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       expect(run.status, service).toBe(1);
-      expect(run.stderr, service).toMatch(/Cannot start: Production mode refuses to start:\n- DATABASE_URL has a default password.*\n- AMQP_URL uses a default or empty password/);
+      expect(run.stderr, service).toMatch(
+        /Cannot start: Production mode refuses to start:\n- DATABASE_URL has a default password.*\n- AMQP_URL uses a default or empty password/,
+      );
     }
   });
 
@@ -88,8 +148,13 @@ describe('production mode and least privilege', () => {
     const plaintext = new AdditionClient(address, grpc.credentials.createInsecure(), token);
     try {
       expect((await authorized.add(2, 3)).sum).toBe('5');
-      await expect(anonymous.add(2, 3)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/authorization: Bearer <token>/) });
-      await expect(new AdditionClient(address, tls, 'x'.repeat(64)).add(2, 3)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      await expect(anonymous.add(2, 3)).rejects.toMatchObject({
+        code: grpc.status.UNAUTHENTICATED,
+        details: expect.stringMatching(/authorization: Bearer <token>/),
+      });
+      await expect(new AdditionClient(address, tls, 'x'.repeat(64)).add(2, 3)).rejects.toMatchObject({
+        code: grpc.status.UNAUTHENTICATED,
+      });
       await expect(plaintext.add(2, 3)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       // Then the pipeline, running as the three least-privilege roles, applies it
       await stack.waitForSum(5n);
@@ -111,7 +176,13 @@ describe('production mode and least privilege', () => {
         await client.end();
       }
     };
-    expect(await as('sumstream_sum', passwords.sum, "INSERT INTO additions (id, a, b, result) VALUES (gen_random_uuid(), 1, 1, 2)")).toMatch(/permission denied for table additions/);
+    expect(
+      await as(
+        'sumstream_sum',
+        passwords.sum,
+        'INSERT INTO additions (id, a, b, result) VALUES (gen_random_uuid(), 1, 1, 2)',
+      ),
+    ).toMatch(/permission denied for table additions/);
     expect(await as('sumstream_sum', passwords.sum, 'SELECT * FROM additions')).toMatch(/permission denied/);
     expect(await as('sumstream_relay', passwords.relay, 'SELECT * FROM outbox')).toMatch(/permission denied/);
     expect(await as('sumstream_relay', passwords.relay, 'SELECT * FROM processed_events')).toMatch(/permission denied/);
@@ -130,14 +201,26 @@ describe('production mode and least privilege', () => {
 
   it('limits Adds per second (RESOURCE_EXHAUSTED) and GET /sum per second (429)', async () => {
     const [grpcPort, metricsPort, sumPort] = (await freePorts(3)) as [number, number, number];
-    await stack.start('add-service', { name: 'limited-add', env: { GRPC_PORT: String(grpcPort), ADD_METRICS_PORT: String(metricsPort), ADD_RATE_LIMIT: '5' } });
+    await stack.start('add-service', {
+      name: 'limited-add',
+      env: { GRPC_PORT: String(grpcPort), ADD_METRICS_PORT: String(metricsPort), ADD_RATE_LIMIT: '5' },
+    });
     await stack.start('sum-service', { name: 'limited-sum', env: { SUM_PORT: String(sumPort), SUM_RATE_LIMIT: '5' } });
     const client = new AdditionClient(`127.0.0.1:${grpcPort}`);
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => client.add(1, 1).then(() => 'ok', (error: grpc.ServiceError) => grpc.status[error.code])));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        client.add(1, 1).then(
+          () => 'ok',
+          (error: grpc.ServiceError) => grpc.status[error.code],
+        ),
+      ),
+    );
     client.close();
     expect(outcomes.filter((o) => o === 'ok').length).toBeLessThanOrEqual(6);
     expect(outcomes).toContain('RESOURCE_EXHAUSTED');
-    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`http://127.0.0.1:${sumPort}/sum`)).status));
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async () => (await fetch(`http://127.0.0.1:${sumPort}/sum`)).status),
+    );
     expect(statuses).toContain(429);
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(6);
   });

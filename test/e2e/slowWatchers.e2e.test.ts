@@ -65,13 +65,18 @@ describe('a watcher that stops reading slows nobody', () => {
     // Given a watcher that reads and one that stops reading after its first message
     const reader = watchGrpc(clients[0]!);
     // A small flow-control window, so the server's writes fill up after about a thousand updates, not after tens of thousands.
-    const slowChannel = new AdditionClient(`127.0.0.1:${stack.ports.grpc}`, undefined, undefined, { 'grpc-node.flow_control_window': 1024 });
+    const slowChannel = new AdditionClient(`127.0.0.1:${stack.ports.grpc}`, undefined, undefined, {
+      'grpc-node.flow_control_window': 1024,
+    });
     const paused = watchGrpc(slowChannel);
     paused.call.on('data', () => paused.call.pause());
     await eventually(() => expect(reader.updates.length * paused.updates.length).toBeGreaterThan(0));
 
     // When the sum changes over and over
-    const rounds = await addUntil(async () => (await metricValue(stack.ports.addMetrics, 'sumstream_watchers_dropped_total', { transport: 'grpc' })) >= 1);
+    const rounds = await addUntil(
+      async () =>
+        (await metricValue(stack.ports.addMetrics, 'sumstream_watchers_dropped_total', { transport: 'grpc' })) >= 1,
+    );
 
     // Then every Add is applied and the reading watcher sees the final sum
     const expected = added;
@@ -79,13 +84,20 @@ describe('a watcher that stops reading slows nobody', () => {
     await eventually(() => expect(reader.updates.at(-1)?.sum).toBe(expected));
     // And the paused one was dropped: values were skipped for it, it is no longer counted, and when it reads
     // again it finds what was buffered and a status that says why
-    expect(await metricValue(stack.ports.addMetrics, 'sumstream_watch_updates_skipped_total', { transport: 'grpc' })).toBeGreaterThan(0);
+    expect(
+      await metricValue(stack.ports.addMetrics, 'sumstream_watch_updates_skipped_total', { transport: 'grpc' }),
+    ).toBeGreaterThan(0);
     expect(await metricValue(stack.ports.addMetrics, 'sumstream_watchers', { transport: 'grpc' })).toBe(1);
     paused.call.removeAllListeners('data');
-    paused.call.on('data', (update: { sum: string; applied_events: string }) => paused.updates.push({ sum: BigInt(update.sum), appliedEvents: BigInt(update.applied_events) }));
+    paused.call.on('data', (update: { sum: string; applied_events: string }) =>
+      paused.updates.push({ sum: BigInt(update.sum), appliedEvents: BigInt(update.applied_events) }),
+    );
     paused.call.resume();
     const status = await paused.ended;
-    expect(status).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/read nothing for WATCH_STALL_TIMEOUT_MS=1000 ms/) });
+    expect(status).toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details: expect.stringMatching(/read nothing for WATCH_STALL_TIMEOUT_MS=1000 ms/),
+    });
     expect(paused.updates.at(-1)!.sum).toBeLessThan(expected);
     expect(reader.updates.length).toBeGreaterThan(paused.updates.length);
     console.info(
@@ -103,10 +115,14 @@ describe('a watcher that stops reading slows nobody', () => {
     try {
       blocked = spawn('python3', ['-c', NEVER_READS, String(stack.ports.sum)], { stdio: ['pipe', 'pipe', 'inherit'] });
       await new Promise((resolve) => blocked!.stdout!.once('data', resolve));
-      await eventually(async () => expect(await metricValue(stack.ports.sum, 'sumstream_watchers', { transport: 'sse' })).toBe(2));
+      await eventually(async () =>
+        expect(await metricValue(stack.ports.sum, 'sumstream_watchers', { transport: 'sse' })).toBe(2),
+      );
 
       // When the sum changes over and over
-      const rounds = await addUntil(async () => (await metricValue(stack.ports.sum, 'sumstream_watchers_dropped_total', { transport: 'sse' })) >= 1);
+      const rounds = await addUntil(
+        async () => (await metricValue(stack.ports.sum, 'sumstream_watchers_dropped_total', { transport: 'sse' })) >= 1,
+      );
 
       // Then every Add is applied and the reader sees the final sum, through every value it was sent in order
       const expected = added;
@@ -115,9 +131,13 @@ describe('a watcher that stops reading slows nobody', () => {
       const seen = reader.events.map(sumOfEvent);
       for (let i = 1; i < seen.length; i++) expect(seen[i]!.appliedEvents).toBeGreaterThan(seen[i - 1]!.appliedEvents);
       // And the client that never read was dropped (values skipped first), so only the reader is counted
-      expect(await metricValue(stack.ports.sum, 'sumstream_watch_updates_skipped_total', { transport: 'sse' })).toBeGreaterThan(0);
+      expect(
+        await metricValue(stack.ports.sum, 'sumstream_watch_updates_skipped_total', { transport: 'sse' }),
+      ).toBeGreaterThan(0);
       expect(await metricValue(stack.ports.sum, 'sumstream_watchers', { transport: 'sse' })).toBe(1);
-      console.info(`SSE client that never read dropped after ${rounds} rounds of 250 Adds; the reader got ${seen.length} events, final sum ${expected}`);
+      console.info(
+        `SSE client that never read dropped after ${rounds} rounds of 250 Adds; the reader got ${seen.length} events, final sum ${expected}`,
+      );
     } finally {
       reader.close();
       blocked?.stdin?.end();

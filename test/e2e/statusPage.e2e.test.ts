@@ -25,7 +25,10 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
   const text = async (selector: string) => ((await page.locator(selector).textContent()) ?? '').trim();
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh\` (npm test does) or \`apt-get install -y chromium\`.`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(
+        `${CHROMIUM} is missing: run \`SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh\` (npm test does) or \`apt-get install -y chromium\`.`,
+      );
     [stack, browser] = await Promise.all([
       startStack({ databaseUrl: inject('databaseUrl'), amqpManagementUrl: inject('amqpManagementUrl') }),
       chromium.launch({ executablePath: CHROMIUM }),
@@ -49,7 +52,9 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
     await page.goto(`${base}/`);
     expect(await text('#sum')).toBe(String(await stack.sum()));
     expect(await text('#sum')).toBe(String(2n * (A + B)));
-    await eventually(async () => expect(await page.locator('#connection').getAttribute('data-state')).toBe('live'), { timeoutMs: 15_000 });
+    await eventually(async () => expect(await page.locator('#connection').getAttribute('data-state')).toBe('live'), {
+      timeoutMs: 15_000,
+    });
     await page.evaluate('window.sumstreamSamePage = true');
 
     // When three more additions are applied
@@ -58,7 +63,10 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
     const expected = 5n * (A + B) - 3n;
 
     // Then the page shows the new sum, exactly, on the same page, and never polled /sum for it
-    await eventually(async () => expect(await text('#sum')).toBe(String(expected)), { timeoutMs: 30_000, intervalMs: 200 });
+    await eventually(async () => expect(await text('#sum')).toBe(String(expected)), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
     expect(await text('#applied-events')).toBe('5');
     expect(String(await stack.sum())).toBe(String(expected));
     expect(await page.evaluate('window.sumstreamSamePage')).toBe(true);
@@ -71,7 +79,9 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
     await eventually(
       async () => {
         expect(await text('#rate')).toMatch(/^\d+(\.\d)? \/s \(last \d+(\.\d)? s\)$/);
-        expect(await text('#latency')).toMatch(/^p50 [\d.]+ (µs|ms|s) · p99 [\d.]+ (µs|ms|s) \((last [\d.]+ s|since start; none recently), \d+ events?\)$/);
+        expect(await text('#latency')).toMatch(
+          /^p50 [\d.]+ (µs|ms|s) · p99 [\d.]+ (µs|ms|s) \((last [\d.]+ s|since start; none recently), \d+ events?\)$/,
+        );
       },
       { timeoutMs: 20_000, intervalMs: 250 },
     );
@@ -97,7 +107,10 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
 
   it('reconnects by itself after the sum-service crashes, and catches up with what was applied meanwhile', async () => {
     await stack.kill('sum-service');
-    await eventually(async () => expect(await page.locator('#connection').getAttribute('data-state')).toBe('reconnecting'), { timeoutMs: 15_000 });
+    await eventually(
+      async () => expect(await page.locator('#connection').getAttribute('data-state')).toBe('reconnecting'),
+      { timeoutMs: 15_000 },
+    );
     await stack.client().add(A, 0);
     const expected = 5n * (A + B) - 3n + A;
 
@@ -122,7 +135,9 @@ describe('status page in headless Chromium (real processes, PostgreSQL, RabbitMQ
       expect((await plain.locator('#sum').textContent())?.trim()).toBe(String(await stack.sum()));
       const notice = plain.locator('.notice');
       expect(await notice.isVisible()).toBe(true);
-      expect(await notice.textContent()).toMatch(/^Live updates need JavaScript\. Without it this page shows the sum when it was\s+loaded and reloads every 10 seconds/);
+      expect(await notice.textContent()).toMatch(
+        /^Live updates need JavaScript\. Without it this page shows the sum when it was\s+loaded and reloads every 10 seconds/,
+      );
     } finally {
       await context.close();
     }

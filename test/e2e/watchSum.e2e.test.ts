@@ -32,7 +32,8 @@ const lastSse = (stream: SseStream) => {
 
 /** Every update newer than the one before, and each SSE id the applied-events count. */
 function expectOrdered(sequence: { sum: bigint; appliedEvents: bigint }[], ids?: (string | undefined)[]): void {
-  for (let i = 1; i < sequence.length; i++) expect(sequence[i]!.appliedEvents).toBeGreaterThan(sequence[i - 1]!.appliedEvents);
+  for (let i = 1; i < sequence.length; i++)
+    expect(sequence[i]!.appliedEvents).toBeGreaterThan(sequence[i - 1]!.appliedEvents);
   ids?.forEach((id, i) => expect(id).toBe(String(sequence[i]!.appliedEvents)));
 }
 
@@ -54,21 +55,28 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
     // Given a sum that is not zero
     const initial = await burst(clients.slice(0, 2), 5);
     await stack.waitForSum(initial);
-    const [applied] = (await stack.query<{ n: string }>('SELECT count(*)::text AS n FROM processed_events')) as [{ n: string }];
+    const [applied] = (await stack.query<{ n: string }>('SELECT count(*)::text AS n FROM processed_events')) as [
+      { n: string },
+    ];
 
     // When 1,000 SSE watchers connect to the sum-service and 1,000 gRPC watchers (10 channels) to the add-service
     const sse: SseStream[] = [];
-    for (let i = 0; i < 10; i++) sse.push(...(await Promise.all(Array.from({ length: 100 }, () => openSse(`${base}/sum/stream`)))));
+    for (let i = 0; i < 10; i++)
+      sse.push(...(await Promise.all(Array.from({ length: 100 }, () => openSse(`${base}/sum/stream`)))));
     const channels = Array.from({ length: 10 }, () => stack.client());
     const watchers: GrpcWatcher[] = Array.from({ length: 1000 }, (_, i) => watchGrpc(channels[i % 10]!));
 
     // Then each gets the current sum first, without any change happening
-    await eventually(() => expect(sse.every((s) => s.events.length > 0) && watchers.every((w) => w.updates.length > 0)).toBe(true), { timeoutMs: 30_000 });
+    await eventually(
+      () => expect(sse.every((s) => s.events.length > 0) && watchers.every((w) => w.updates.length > 0)).toBe(true),
+      { timeoutMs: 30_000 },
+    );
     for (const stream of sse) {
       expect(stream.status).toBe(200);
       expect(sumOfEvent(stream.events[0]!)).toEqual({ sum: initial, appliedEvents: BigInt(applied.n) });
     }
-    for (const watcher of watchers) expect(watcher.updates[0]).toEqual({ sum: initial, appliedEvents: BigInt(applied.n) });
+    for (const watcher of watchers)
+      expect(watcher.updates[0]).toEqual({ sum: initial, appliedEvents: BigInt(applied.n) });
     expect(await metricValue(stack.ports.sum, 'sumstream_watchers', { transport: 'sse' })).toBe(1000);
     expect(await metricValue(stack.ports.addMetrics, 'sumstream_watchers', { transport: 'grpc' })).toBe(1000);
 
@@ -84,13 +92,21 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
       },
       { timeoutMs: 30_000, intervalMs: 200 },
     );
-    for (const stream of sse) expectOrdered(stream.events.map(sumOfEvent), stream.events.map((e) => e.id));
+    for (const stream of sse)
+      expectOrdered(
+        stream.events.map(sumOfEvent),
+        stream.events.map((e) => e.id),
+      );
     for (const watcher of watchers) expectOrdered(watcher.updates);
     const sent = await metricValue(stack.ports.sum, 'sumstream_watch_updates_sent_total', { transport: 'sse' });
-    const sentGrpc = await metricValue(stack.ports.addMetrics, 'sumstream_watch_updates_sent_total', { transport: 'grpc' });
+    const sentGrpc = await metricValue(stack.ports.addMetrics, 'sumstream_watch_updates_sent_total', {
+      transport: 'grpc',
+    });
     expect(sent).toBe(sse.reduce((n, s) => n + s.events.length, 0));
     expect(sentGrpc).toBe(watchers.reduce((n, w) => n + w.updates.length, 0));
-    console.info(`1,000 SSE watchers: ${(sent / 1000).toFixed(1)} updates each; 1,000 gRPC watchers: ${(sentGrpc / 1000).toFixed(1)} each; final sum ${expected}`);
+    console.info(
+      `1,000 SSE watchers: ${(sent / 1000).toFixed(1)} updates each; 1,000 gRPC watchers: ${(sentGrpc / 1000).toFixed(1)} each; final sum ${expected}`,
+    );
 
     // And leaving is counted
     for (const stream of sse) stream.close();
@@ -125,7 +141,8 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
     expect(resumedByQuery.events).toHaveLength(0);
     await clients[0]!.add(5, 6);
     await eventually(() => expect([resumed, resumedByQuery].map((s) => s.events.length)).toEqual([1, 1]));
-    for (const s of [resumed, resumedByQuery]) expect(sumOfEvent(s.events[0]!)).toEqual({ sum: current + 11n, appliedEvents: BigInt(first.id!) + 1n });
+    for (const s of [resumed, resumedByQuery])
+      expect(sumOfEvent(s.events[0]!)).toEqual({ sum: current + 11n, appliedEvents: BigInt(first.id!) + 1n });
     for (const s of [resumed, resumedByQuery, behind]) s.close();
 
     const head = await fetch(`${base}/sum/stream`, { method: 'HEAD' });
@@ -150,14 +167,20 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
     const token = 'watch-token-0123456789';
     const limits = { WATCH_MAX_CLIENTS: '1', WATCH_HEARTBEAT_MS: '1000' };
     await stack.start('sum-service', { name: 'small-sum', env: { ...limits, SUM_PORT: String(sumPort) } });
-    await stack.start('add-service', { name: 'small-add', env: { ...limits, GRPC_PORT: String(grpcPort), ADD_METRICS_PORT: String(metricsPort), ADD_AUTH_TOKENS: token } });
+    await stack.start('add-service', {
+      name: 'small-add',
+      env: { ...limits, GRPC_PORT: String(grpcPort), ADD_METRICS_PORT: String(metricsPort), ADD_AUTH_TOKENS: token },
+    });
 
     const one = await openSse(`http://127.0.0.1:${sumPort}/sum/stream`);
     const two = await openSse(`http://127.0.0.1:${sumPort}/sum/stream`);
     await two.closed;
     expect(two.status).toBe(503);
     expect(two.headers['content-type']).toBe('application/problem+json');
-    expect(JSON.parse(two.events[0]!.data)).toMatchObject({ status: 503, detail: expect.stringMatching(/WATCH_MAX_CLIENTS=1/) });
+    expect(JSON.parse(two.events[0]!.data)).toMatchObject({
+      status: 503,
+      detail: expect.stringMatching(/WATCH_MAX_CLIENTS=1/),
+    });
     // The one admitted stays open, idle, with keep-alive comments.
     await eventually(() => expect(one.comments).toContain('keepalive'), { timeoutMs: 10_000 });
     one.close();
@@ -168,7 +191,10 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
     const first = watchGrpc(client);
     await eventually(() => expect(first.updates).toHaveLength(1));
     const second = watchGrpc(client);
-    expect(await second.ended).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/WATCH_MAX_CLIENTS=1/) });
+    expect(await second.ended).toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details: expect.stringMatching(/WATCH_MAX_CLIENTS=1/),
+    });
     first.call.cancel();
     client.close();
     await stack.kill('small-sum', 'SIGTERM');
@@ -178,7 +204,9 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
   it('ends every stream cleanly at shutdown (SSE response ended, gRPC UNAVAILABLE) and the processes exit 0', async () => {
     const sse = await Promise.all(Array.from({ length: 5 }, () => openSse(`${base}/sum/stream`)));
     const watchers = Array.from({ length: 5 }, (_, i) => watchGrpc(clients[i]!));
-    await eventually(() => expect(sse.every((s) => s.events.length > 0) && watchers.every((w) => w.updates.length > 0)).toBe(true));
+    await eventually(() =>
+      expect(sse.every((s) => s.events.length > 0) && watchers.every((w) => w.updates.length > 0)).toBe(true),
+    );
 
     const sumService = stack.processes.get('sum-service')!;
     const sumExit = new Promise<number | null>((resolve) => sumService.once('exit', (code) => resolve(code)));
@@ -189,7 +217,11 @@ describe('live sum: WatchSum (gRPC) and GET /sum/stream (Server-Sent Events)', (
     const addService = stack.processes.get('add-service')!;
     const addExit = new Promise<number | null>((resolve) => addService.once('exit', (code) => resolve(code)));
     addService.kill('SIGTERM');
-    for (const watcher of watchers) expect(await watcher.ended).toMatchObject({ code: grpc.status.UNAVAILABLE, details: expect.stringMatching(/shutting down; watch again/) });
+    for (const watcher of watchers)
+      expect(await watcher.ended).toMatchObject({
+        code: grpc.status.UNAVAILABLE,
+        details: expect.stringMatching(/shutting down; watch again/),
+      });
     expect(await addExit).toBe(0);
     expect(stack.logs.filter((line) => /part did not close cleanly/.test(line))).toEqual([]);
   });

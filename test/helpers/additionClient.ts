@@ -19,12 +19,22 @@ export interface SumReply {
 export class AdditionClient {
   private readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
-  constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(), private readonly token?: string, channelOptions?: grpc.ChannelOptions) {
+  constructor(
+    address: string,
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    private readonly token?: string,
+    channelOptions?: grpc.ChannelOptions,
+  ) {
     const { Addition } = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: typeof grpc.Client };
     this.client = new Addition(address, credentials, channelOptions) as AdditionClient['client'];
   }
 
-  add(a: bigint | number | string, b: bigint | number | string, idempotencyKey?: string, metadata?: grpc.Metadata): Promise<AddReply> {
+  add(
+    a: bigint | number | string,
+    b: bigint | number | string,
+    idempotencyKey?: string,
+    metadata?: grpc.Metadata,
+  ): Promise<AddReply> {
     return this.call('Add', { a: String(a), b: String(b), idempotency_key: idempotencyKey ?? '' }, metadata);
   }
 
@@ -39,14 +49,23 @@ export class AdditionClient {
 
   /** WatchSum: a server stream of SumUpdate ({sum, applied_events}). */
   watchSum(minIntervalMs = 0, metadata = new grpc.Metadata()): grpc.ClientReadableStream<SumReply> {
-    if (this.token !== undefined && metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${this.token}`);
-    return (this.client['WatchSum'] as (request: unknown, metadata: grpc.Metadata) => grpc.ClientReadableStream<SumReply>)({ min_interval_ms: minIntervalMs }, metadata);
+    if (this.token !== undefined && metadata.get('authorization').length === 0)
+      metadata.set('authorization', `Bearer ${this.token}`);
+    return (
+      this.client['WatchSum'] as (request: unknown, metadata: grpc.Metadata) => grpc.ClientReadableStream<SumReply>
+    )({ min_interval_ms: minIntervalMs }, metadata);
   }
 
   call<T>(method: string, request: unknown, metadata = new grpc.Metadata()): Promise<T> {
-    if (this.token !== undefined && metadata.get('authorization').length === 0) metadata.set('authorization', `Bearer ${this.token}`);
+    if (this.token !== undefined && metadata.get('authorization').length === 0)
+      metadata.set('authorization', `Bearer ${this.token}`);
     return new Promise((resolve, reject) => {
-      this.client[method]!(request, metadata, { deadline: Date.now() + 10_000 }, (error: grpc.ServiceError | null, reply: T) => (error ? reject(error) : resolve(reply)));
+      this.client[method]!(
+        request,
+        metadata,
+        { deadline: Date.now() + 10_000 },
+        (error: grpc.ServiceError | null, reply: T) => (error ? reject(error) : resolve(reply)),
+      );
     });
   }
 
@@ -56,12 +75,23 @@ export class AdditionClient {
 }
 
 /** A client built exactly as a user of the original would: from the original int32 proto, default options. */
-export function originalProtoClient(address: string): { add(a: number, b: number): Promise<{ sum: number }>; close(): void } {
+export function originalProtoClient(address: string): {
+  add(a: number, b: number): Promise<{ sum: number }>;
+  close(): void;
+} {
   const path = fileURLToPath(new URL('../fixtures/original-addition.proto', import.meta.url));
-  const { Addition } = grpc.loadPackageDefinition(protoLoader.loadSync(path)) as unknown as { Addition: typeof grpc.Client };
-  const client = new Addition(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  const { Addition } = grpc.loadPackageDefinition(protoLoader.loadSync(path)) as unknown as {
+    Addition: typeof grpc.Client;
+  };
+  const client = new Addition(address, grpc.credentials.createInsecure()) as grpc.Client &
+    Record<string, (...args: unknown[]) => unknown>;
   return {
-    add: (a, b) => new Promise((resolve, reject) => client['Add']!({ a, b }, (error: Error | null, reply: { sum: number }) => (error ? reject(error) : resolve(reply)))),
+    add: (a, b) =>
+      new Promise((resolve, reject) =>
+        client['Add']!({ a, b }, (error: Error | null, reply: { sum: number }) =>
+          error ? reject(error) : resolve(reply),
+        ),
+      ),
     close: () => client.close(),
   };
 }

@@ -96,7 +96,9 @@ export function loadRuleGroups(): RuleGroup[] {
 /** One entry per alerting rule (recording rules excluded): its name and its expression, trimmed. */
 export function alertExpressions(): { alert: string; expr: string }[] {
   return loadRuleGroups().flatMap((group) =>
-    (group.rules ?? []).filter((r) => typeof r.alert === 'string').map((r) => ({ alert: r.alert as string, expr: String(r.expr).trim() })),
+    (group.rules ?? [])
+      .filter((r) => typeof r.alert === 'string')
+      .map((r) => ({ alert: r.alert as string, expr: String(r.expr).trim() })),
   );
 }
 

@@ -44,10 +44,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     runDir = path.join(TEST_ROOT, `run-${id}`);
     await mkdir(runDir, { recursive: true });
     await writeFile(path.join(runDir, 'owner.pid'), String(process.pid));
-    const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [number, number, number, number, number];
+    const [pgPort, amqpPort, mgmtPort, promPort, distPort] = (await freePorts(5)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
 
     const started = await Promise.allSettled([
-      envDb ? undefined : startPostgres({ dataDir: path.join(runDir, 'postgres', 'data'), port: pgPort, binDir: process.env.SUMSTREAM_PG_BIN }),
+      envDb
+        ? undefined
+        : startPostgres({
+            dataDir: path.join(runDir, 'postgres', 'data'),
+            port: pgPort,
+            binDir: process.env.SUMSTREAM_PG_BIN,
+          }),
       envAmqp
         ? undefined
         : startRabbit({
@@ -98,4 +110,3 @@ function defaultManagementUrl(amqpUrl: string): string {
   const m = /^amqps?:\/\/(?:([^@/]*)@)?([^:/]+|\[[^\]]+\])/.exec(amqpUrl);
   return `http://${m?.[1] ? `${m[1]}@` : 'guest:guest@'}${m?.[2] ?? '127.0.0.1'}:15672`;
 }
-

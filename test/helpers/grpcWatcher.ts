@@ -21,6 +21,8 @@ export function watchGrpc(client: AdditionClient, minIntervalMs = 0, metadata?: 
     call.on('error', (error: grpc.ServiceError) => resolve(error));
     call.on('end', () => resolve(null));
   });
-  call.on('data', (update: SumReply) => updates.push({ sum: BigInt(update.sum), appliedEvents: BigInt(update.applied_events) }));
+  call.on('data', (update: SumReply) =>
+    updates.push({ sum: BigInt(update.sum), appliedEvents: BigInt(update.applied_events) }),
+  );
   return { call, updates, ended };
 }

@@ -28,7 +28,10 @@ export interface Stack {
   logs: string[];
   processes: Map<string, ChildProcess>;
   /** Starts a service (or a second instance under `name`) and waits until it answers its probe. */
-  start(service: ServiceName, options?: { name?: string; env?: Record<string, string>; waitReady?: boolean }): Promise<ChildProcess>;
+  start(
+    service: ServiceName,
+    options?: { name?: string; env?: Record<string, string>; waitReady?: boolean },
+  ): Promise<ChildProcess>;
   /** Kills a process by name (default SIGKILL) and waits for it to exit. */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   client(): AdditionClient;
@@ -85,7 +88,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       if (startOptions.waitReady !== false) {
         await eventually(
           async () => {
-            if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${logs.filter((l) => l.startsWith(`${name}|`)).slice(-20).join('\n')}`);
+            if (child.exitCode !== null)
+              throw new Error(
+                `${name} exited with ${child.exitCode}:\n${logs
+                  .filter((l) => l.startsWith(`${name}|`))
+                  .slice(-20)
+                  .join('\n')}`,
+              );
             const res = await fetch(probe(service, processEnv));
             if (!res.ok) throw new Error(`${name} not ready: ${res.status}`);
           },
@@ -128,7 +137,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async stop() {
       for (const client of clients) client.close();
       await Promise.all([...processes.values()].map((child) => stopChild(child, 5_000)));
-      const slots = await pool.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots WHERE database = current_database()');
+      const slots = await pool.query<{ slot_name: string }>(
+        'SELECT slot_name FROM pg_replication_slots WHERE database = current_database()',
+      );
       for (const { slot_name } of slots.rows) {
         await eventually(() => pool.query('SELECT pg_drop_replication_slot($1)', [slot_name]), { timeoutMs: 10_000 });
       }
@@ -138,7 +149,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
   try {
-    for (const service of options.services ?? (['add-service', 'cdc-relay', 'sum-service'] as const)) await stack.start(service);
+    for (const service of options.services ?? (['add-service', 'cdc-relay', 'sum-service'] as const))
+      await stack.start(service);
   } catch (error) {
     await stack.stop().catch(() => undefined);
     throw error;

@@ -18,7 +18,9 @@ export interface TestVhost {
 export async function createTestVhost(managementUrl: string, user: string, prefix = 'vh'): Promise<TestVhost> {
   const vhost = `test-${prefix}-${randomBytes(4).toString('hex')}`;
   const api = apiClient(managementUrl);
-  const overview = (await (await api('GET', '/api/overview')).json()) as { listeners?: { protocol: string; port: number }[] };
+  const overview = (await (await api('GET', '/api/overview')).json()) as {
+    listeners?: { protocol: string; port: number }[];
+  };
   const amqpPort = overview.listeners?.find((l) => l.protocol === 'amqp')?.port;
   if (amqpPort === undefined) throw new Error(`broker at ${api.origin} reports no AMQP listener`);
   await api('PUT', `/api/vhosts/${encodeURIComponent(vhost)}`, {});

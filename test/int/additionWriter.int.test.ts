@@ -47,10 +47,20 @@ describe('AdditionWriter (PostgreSQL)', () => {
   });
 
   const ledgerRow = async (id: string): Promise<LedgerRow | undefined> =>
-    (await pool.query<LedgerRow>('SELECT id, a::text, b::text, result::text, idempotency_key, accepted_at FROM additions WHERE id = $1', [id])).rows[0];
+    (
+      await pool.query<LedgerRow>(
+        'SELECT id, a::text, b::text, result::text, idempotency_key, accepted_at FROM additions WHERE id = $1',
+        [id],
+      )
+    ).rows[0];
   const outboxRow = async (id: string): Promise<OutboxRow | undefined> =>
-    (await pool.query<OutboxRow>('SELECT id, aggregatetype, aggregateid, type, payload FROM outbox WHERE id = $1', [id])).rows[0];
-  const count = async (sql: string, params: unknown[] = []): Promise<number> => Number((await pool.query<{ n: string }>(sql, params)).rows[0]?.n);
+    (
+      await pool.query<OutboxRow>('SELECT id, aggregatetype, aggregateid, type, payload FROM outbox WHERE id = $1', [
+        id,
+      ])
+    ).rows[0];
+  const count = async (sql: string, params: unknown[] = []): Promise<number> =>
+    Number((await pool.query<{ n: string }>(sql, params)).rows[0]?.n);
 
   it('writes the ledger row and its outbox row together', async () => {
     const writer = new AdditionWriter(pool);
@@ -60,8 +70,19 @@ describe('AdditionWriter (PostgreSQL)', () => {
 
     // Then both rows exist, under the same event id
     expect(result).toMatchObject({ sum: 5n, replayed: false });
-    expect(await ledgerRow(result.id)).toMatchObject({ id: result.id, a: '2', b: '3', result: '5', idempotency_key: null });
-    expect(await outboxRow(result.id)).toMatchObject({ id: result.id, aggregatetype: ADDITION_AGGREGATE_TYPE, aggregateid: result.id, type: ADDITION_EVENT_TYPE });
+    expect(await ledgerRow(result.id)).toMatchObject({
+      id: result.id,
+      a: '2',
+      b: '3',
+      result: '5',
+      idempotency_key: null,
+    });
+    expect(await outboxRow(result.id)).toMatchObject({
+      id: result.id,
+      aggregatetype: ADDITION_AGGREGATE_TYPE,
+      aggregateid: result.id,
+      type: ADDITION_EVENT_TYPE,
+    });
   });
 
   it('commits nothing of a batch whose outbox insert fails (ledger and outbox are one transaction)', async () => {
@@ -76,10 +97,18 @@ describe('AdditionWriter (PostgreSQL)', () => {
       const alone = new AdditionWriter(pool);
       const aloneError = await alone.write(add(666, 1)).catch((e: unknown) => e);
       const sizes: number[] = [];
-      const batchedWithSizes = new AdditionWriter(pool, { maxConcurrentFlushes: 1, maxBatchSize: 10, onFlush: (size) => sizes.push(size) });
+      const batchedWithSizes = new AdditionWriter(pool, {
+        maxConcurrentFlushes: 1,
+        maxBatchSize: 10,
+        onFlush: (size) => sizes.push(size),
+      });
       // The first write goes out alone; the next three queue up behind it and share one transaction.
       const first = batchedWithSizes.write(add(1, 1));
-      const group = await Promise.allSettled([batchedWithSizes.write(add(7, 7)), batchedWithSizes.write(add(666, 2)), batchedWithSizes.write(add(8, 8))]);
+      const group = await Promise.allSettled([
+        batchedWithSizes.write(add(7, 7)),
+        batchedWithSizes.write(add(666, 2)),
+        batchedWithSizes.write(add(8, 8)),
+      ]);
       await first;
       await batchedWithSizes.drain();
 
@@ -91,8 +120,10 @@ describe('AdditionWriter (PostgreSQL)', () => {
       for (const r of group) expect(r.status === 'rejected' && (r.reason as SumStreamError).kind).toBe('unavailable');
       expect(await count('SELECT count(*) AS n FROM additions')).toBe(additionsBefore + 1); // only add(1, 1)
       expect(await count('SELECT count(*) AS n FROM outbox')).toBe(outboxBefore + 1);
-      expect(await count("SELECT count(*) AS n FROM additions WHERE a IN (666, 7, 8)")).toBe(0);
-      expect(await count('SELECT count(*) AS n FROM additions l LEFT JOIN outbox o USING (id) WHERE o.id IS NULL')).toBe(0);
+      expect(await count('SELECT count(*) AS n FROM additions WHERE a IN (666, 7, 8)')).toBe(0);
+      expect(
+        await count('SELECT count(*) AS n FROM additions l LEFT JOIN outbox o USING (id) WHERE o.id IS NULL'),
+      ).toBe(0);
     } finally {
       await pool.query('DROP TRIGGER refuse_666 ON outbox');
       await pool.query('DROP FUNCTION refuse_666()');
@@ -132,7 +163,9 @@ describe('AdditionWriter (PostgreSQL)', () => {
     expect(await count('SELECT count(*) AS n FROM additions WHERE id = ANY($1::uuid[])', [ids])).toBe(500);
     expect(await count('SELECT count(*) AS n FROM outbox WHERE id = ANY($1::uuid[])', [ids])).toBe(500);
     expect(
-      await count('SELECT count(*) AS n FROM additions WHERE id = ANY($1::uuid[]) AND result = a + b AND b = 1000000', [ids]),
+      await count('SELECT count(*) AS n FROM additions WHERE id = ANY($1::uuid[]) AND result = a + b AND b = 1000000', [
+        ids,
+      ]),
     ).toBe(500);
   });
 
@@ -145,7 +178,10 @@ describe('AdditionWriter (PostgreSQL)', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => writer.write(add(40, 2, key))));
 
     // Then exactly one ledger row exists, every answer carries its id, and 19 are replays
-    const { rows } = await pool.query<LedgerRow>('SELECT id, a::text, b::text, result::text FROM additions WHERE idempotency_key = $1', [key]);
+    const { rows } = await pool.query<LedgerRow>(
+      'SELECT id, a::text, b::text, result::text FROM additions WHERE idempotency_key = $1',
+      [key],
+    );
     expect(rows).toHaveLength(1);
     const id = rows[0]!.id;
     expect(results.map((r) => r.id)).toEqual(Array(20).fill(id));
@@ -172,7 +208,10 @@ describe('AdditionWriter (PostgreSQL)', () => {
     expect(error).toBeInstanceOf(SumStreamError);
     expect((error as SumStreamError).kind).toBe('conflict');
     expect((error as SumStreamError).message).toContain('Add(1, 2)');
-    const { rows } = await pool.query<LedgerRow>('SELECT id, a::text, b::text FROM additions WHERE idempotency_key = $1', [key]);
+    const { rows } = await pool.query<LedgerRow>(
+      'SELECT id, a::text, b::text FROM additions WHERE idempotency_key = $1',
+      [key],
+    );
     expect(rows).toEqual([{ id: original.id, a: '1', b: '2' }]);
 
     // And when both are sent at once, exactly one wins and the other is a conflict
@@ -188,22 +227,41 @@ describe('AdditionWriter (PostgreSQL)', () => {
   it('writes an outbox payload that matches the ledger, exactly, as decimal strings', async () => {
     const writer = new AdditionWriter(pool);
     // Given additions at the edges of int64 (beyond what a JSON number keeps exact)
-    const commands = [add(INT64_MAX, 0), add(INT64_MIN, 0), add(INT64_MAX - 1n, 1), add(-4_611_686_018_427_387_904n, -4_611_686_018_427_387_904n), add(0, 0)];
+    const commands = [
+      add(INT64_MAX, 0),
+      add(INT64_MIN, 0),
+      add(INT64_MAX - 1n, 1),
+      add(-4_611_686_018_427_387_904n, -4_611_686_018_427_387_904n),
+      add(0, 0),
+    ];
     const results: RecordedAddition[] = await Promise.all(commands.map((c) => writer.write(c)));
 
     for (const [i, result] of results.entries()) {
       const ledger = (await ledgerRow(result.id))!;
       const outbox = (await outboxRow(result.id))!;
       // Then the payload carries the ledger's id, operands and result as strings
-      expect(outbox.payload).toEqual({ id: ledger.id, a: ledger.a, b: ledger.b, amount: ledger.result, acceptedAt: ledger.accepted_at.toISOString() });
+      expect(outbox.payload).toEqual({
+        id: ledger.id,
+        a: ledger.a,
+        b: ledger.b,
+        amount: ledger.result,
+        acceptedAt: ledger.accepted_at.toISOString(),
+      });
       expect(outbox.payload['a']).toBe(commands[i]!.a.toString());
       expect(outbox.payload['b']).toBe(commands[i]!.b.toString());
       expect(outbox.payload['amount']).toBe(commands[i]!.sum.toString());
       expect(result.sum).toBe(commands[i]!.sum);
-      expect(outbox).toMatchObject({ aggregatetype: ADDITION_AGGREGATE_TYPE, aggregateid: ledger.id, type: ADDITION_EVENT_TYPE });
+      expect(outbox).toMatchObject({
+        aggregatetype: ADDITION_AGGREGATE_TYPE,
+        aggregateid: ledger.id,
+        type: ADDITION_EVENT_TYPE,
+      });
     }
     // And the JSON text itself holds strings (no number that a parser could round)
-    const { rows } = await pool.query<{ t: string }>('SELECT jsonb_typeof(payload->\'amount\') AS t FROM outbox WHERE id = $1', [results[0]!.id]);
+    const { rows } = await pool.query<{ t: string }>(
+      "SELECT jsonb_typeof(payload->'amount') AS t FROM outbox WHERE id = $1",
+      [results[0]!.id],
+    );
     expect(rows[0]?.t).toBe('string');
   });
 
@@ -211,9 +269,21 @@ describe('AdditionWriter (PostgreSQL)', () => {
     const writer = new AdditionWriter(pool);
     // Given three rows aged an hour, one aged 30 s and two fresh ones
     const written = await Promise.all(Array.from({ length: 6 }, (_, i) => writer.write(add(i, 100))));
-    const [old1, old2, old3, recent, fresh1, fresh2] = written.map((r) => r.id) as [string, string, string, string, string, string];
-    await pool.query("UPDATE outbox SET created_at = clock_timestamp() - interval '1 hour' WHERE id = ANY($1::uuid[])", [[old1, old2, old3]]);
-    await pool.query("UPDATE outbox SET created_at = clock_timestamp() - interval '30 seconds' WHERE id = $1", [recent]);
+    const [old1, old2, old3, recent, fresh1, fresh2] = written.map((r) => r.id) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    await pool.query(
+      "UPDATE outbox SET created_at = clock_timestamp() - interval '1 hour' WHERE id = ANY($1::uuid[])",
+      [[old1, old2, old3]],
+    );
+    await pool.query("UPDATE outbox SET created_at = clock_timestamp() - interval '30 seconds' WHERE id = $1", [
+      recent,
+    ]);
     // (rows of earlier tests are younger than 120 s as well)
     const outboxBefore = await count('SELECT count(*) AS n FROM outbox');
     const additionsBefore = await count('SELECT count(*) AS n FROM additions');
@@ -225,7 +295,9 @@ describe('AdditionWriter (PostgreSQL)', () => {
     expect(deleted).toBe(3);
     expect(await count('SELECT count(*) AS n FROM outbox')).toBe(outboxBefore - 3);
     expect(await count('SELECT count(*) AS n FROM outbox WHERE id = ANY($1::uuid[])', [[old1, old2, old3]])).toBe(0);
-    expect(await count('SELECT count(*) AS n FROM outbox WHERE id = ANY($1::uuid[])', [[recent, fresh1, fresh2]])).toBe(3);
+    expect(await count('SELECT count(*) AS n FROM outbox WHERE id = ANY($1::uuid[])', [[recent, fresh1, fresh2]])).toBe(
+      3,
+    );
     expect(await count('SELECT count(*) AS n FROM additions')).toBe(additionsBefore);
 
     // And a retention of 10 s also takes the 30-second-old row, not the fresh ones; a long retention finds nothing more

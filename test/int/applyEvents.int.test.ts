@@ -8,7 +8,11 @@ import { applyEvents, SUM_SHARDS } from '../../src/sum-service/applyEvents.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/testDatabase.js';
 
 const INT64_MAX = 2n ** 63n - 1n;
-const event = (amount: bigint, eventId: string = randomUUID()): ApplicableEvent => ({ eventId, amount, acceptedAtMs: undefined });
+const event = (amount: bigint, eventId: string = randomUUID()): ApplicableEvent => ({
+  eventId,
+  amount,
+  acceptedAtMs: undefined,
+});
 
 describe('applyEvents (PostgreSQL)', () => {
   let db: TestDatabase;
@@ -33,7 +37,9 @@ describe('applyEvents (PostgreSQL)', () => {
   };
 
   const shardRows = async () => {
-    const { rows } = await pool.query<{ shard: number; total: string; applied_events: string }>('SELECT shard, total::text, applied_events::text FROM sum_shards');
+    const { rows } = await pool.query<{ shard: number; total: string; applied_events: string }>(
+      'SELECT shard, total::text, applied_events::text FROM sum_shards',
+    );
     return new Map(rows.map((r) => [r.shard, { total: BigInt(r.total), applied: BigInt(r.applied_events) }]));
   };
 
@@ -70,7 +76,9 @@ describe('applyEvents (PostgreSQL)', () => {
     expect(result.applied).toHaveLength(2);
     expect(result.duplicates).toBe(2);
     expect(await snapshot()).toEqual({ sum: before.sum + 101n, applied: before.applied + 2n });
-    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = $1', [repeated.eventId]);
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE event_id = $1', [
+      repeated.eventId,
+    ]);
     expect(rows[0]?.n).toBe('1');
   });
 
@@ -132,9 +140,10 @@ describe('applyEvents (PostgreSQL)', () => {
       expect(now.total - was.total).toBe(applied.reduce((s, e) => s + e.amount, 0n));
     }
     // And the inbox holds each amount exactly
-    const inbox = await pool.query<{ event_id: string; amount: string }>('SELECT event_id, amount::text FROM processed_events WHERE event_id = ANY($1::text[])', [
-      events.map((e) => e.eventId),
-    ]);
+    const inbox = await pool.query<{ event_id: string; amount: string }>(
+      'SELECT event_id, amount::text FROM processed_events WHERE event_id = ANY($1::text[])',
+      [events.map((e) => e.eventId)],
+    );
     const byId = new Map(inbox.rows.map((r) => [r.event_id, r.amount]));
     expect(events.every((e) => byId.get(e.eventId) === e.amount.toString())).toBe(true);
   });
@@ -146,14 +155,19 @@ describe('applyEvents (PostgreSQL)', () => {
     const y = event(13n);
     await pool.query(`CREATE FUNCTION slow_inbox() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN IF NEW.event_id IN ('${x.eventId}', '${y.eventId}') THEN PERFORM pg_sleep(0.3); END IF; RETURN NEW; END $$`);
-    await pool.query('CREATE TRIGGER slow_inbox BEFORE INSERT ON processed_events FOR EACH ROW EXECUTE FUNCTION slow_inbox()');
+    await pool.query(
+      'CREATE TRIGGER slow_inbox BEFORE INSERT ON processed_events FOR EACH ROW EXECUTE FUNCTION slow_inbox()',
+    );
     try {
       const before = await snapshot();
       // When consumer A applies [x, y] while consumer B applies [y, x]
       const results = await Promise.allSettled([applyEvents(pool, [x, y], 6), applyEvents(pool, [y, x], 7)]);
 
       // Then neither fails (PostgreSQL would abort one with "deadlock detected"), and each event counts once
-      expect(results.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok'))).toEqual(['ok', 'ok']);
+      expect(results.map((r) => (r.status === 'rejected' ? String((r.reason as Error).message) : 'ok'))).toEqual([
+        'ok',
+        'ok',
+      ]);
       const applied = results.flatMap((r) => (r.status === 'fulfilled' ? r.value.applied.map((e) => e.eventId) : []));
       expect(applied.sort()).toEqual([x.eventId, y.eventId].sort());
       expect(await snapshot()).toEqual({ sum: before.sum + 24n, applied: before.applied + 2n });

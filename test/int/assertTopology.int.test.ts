@@ -32,7 +32,9 @@ describe('assertTopology (real RabbitMQ)', () => {
   it('dead-letters a message redelivered more than the delivery limit, so it cannot loop', async () => {
     const channel = await connection.createConfirmChannel();
     await assertTopology(channel, topology);
-    channel.publish(topology.exchange, topology.routingKey, Buffer.from('crashes its consumer'), { messageId: 'loop-1' });
+    channel.publish(topology.exchange, topology.routingKey, Buffer.from('crashes its consumer'), {
+      messageId: 'loop-1',
+    });
     await channel.waitForConfirms();
     // A consumer that keeps failing: every delivery is returned to the queue.
     let deliveries = 0;
@@ -64,6 +66,8 @@ describe('assertTopology (real RabbitMQ)', () => {
     await channel.assertQueue('clashing', { durable: true });
     const other = await connection.createChannel();
     other.on('error', () => undefined); // the server closes the channel on the clash
-    await expect(assertTopology(other, { ...topology, queue: 'clashing' })).rejects.toThrow(/exists with other arguments.*set SUMSTREAM_QUEUE to a new name/);
+    await expect(assertTopology(other, { ...topology, queue: 'clashing' })).rejects.toThrow(
+      /exists with other arguments.*set SUMSTREAM_QUEUE to a new name/,
+    );
   });
 });

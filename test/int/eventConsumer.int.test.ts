@@ -24,15 +24,28 @@ const logger = createLogger('test', 'silent');
 /** A relay-like event: the addition payload as body, its id as message_id and `id` header. */
 function additionEvent(a: bigint, b: bigint, id: string = randomUUID()) {
   const body = Buffer.from(JSON.stringify(additionEventPayload({ id, a, b, result: a + b, acceptedAt: new Date() })));
-  const options: Options.Publish = { messageId: id, type: ADDITION_EVENT_TYPE, contentType: 'application/json', persistent: true, headers: { id } };
+  const options: Options.Publish = {
+    messageId: id,
+    type: ADDITION_EVENT_TYPE,
+    contentType: 'application/json',
+    persistent: true,
+    headers: { id },
+  };
   return { id, amount: a + b, body, options };
 }
 
 /** Messages in the management API's view of a queue (stats lag a few seconds behind). */
-async function queueStats(managementUrl: string, vhost: string, queue: string): Promise<{ ready: number; unacked: number }> {
+async function queueStats(
+  managementUrl: string,
+  vhost: string,
+  queue: string,
+): Promise<{ ready: number; unacked: number }> {
   const base = new URL(managementUrl);
   const auth = `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`;
-  const res = await fetch(new URL(`/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`, base.origin), { headers: { authorization: auth } });
+  const res = await fetch(
+    new URL(`/api/queues/${encodeURIComponent(vhost)}/${encodeURIComponent(queue)}`, base.origin),
+    { headers: { authorization: auth } },
+  );
   if (!res.ok) throw new Error(`management API ${res.status}`);
   const body = (await res.json()) as { messages_ready?: number; messages_unacknowledged?: number };
   return { ready: body.messages_ready ?? -1, unacked: body.messages_unacknowledged ?? -1 };
@@ -66,9 +79,20 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     await vhost?.drop();
   });
 
-  const startConsumer = async (topology: TopologyConfig, options: { pool?: pg.Pool; metrics?: SumMetrics; prefetch?: number } = {}) => {
+  const startConsumer = async (
+    topology: TopologyConfig,
+    options: { pool?: pg.Pool; metrics?: SumMetrics; prefetch?: number } = {},
+  ) => {
     const metrics = options.metrics ?? createSumMetrics(createRegistry('test'));
-    const consumer = new EventConsumer({ amqpUrl: vhost.amqpUrl, topology, pool: options.pool ?? pool, metrics, logger, prefetch: options.prefetch, shard: 1 });
+    const consumer = new EventConsumer({
+      amqpUrl: vhost.amqpUrl,
+      topology,
+      pool: options.pool ?? pool,
+      metrics,
+      logger,
+      prefetch: options.prefetch,
+      shard: 1,
+    });
     consumers.push(consumer);
     await consumer.start();
     expect(consumer.ready).toBe(true);
@@ -90,9 +114,14 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     }
   };
 
-  const counterValue = async (metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> }, labels: Record<string, string> = {}) => {
+  const counterValue = async (
+    metric: { get(): Promise<{ values: { value: number; labels: Record<string, unknown> }[] }> },
+    labels: Record<string, string> = {},
+  ) => {
     const { values } = await metric.get();
-    return values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((s, v) => s + v.value, 0);
+    return values
+      .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+      .reduce((s, v) => s + v.value, 0);
   };
 
   it('applies valid events once, dead-letters each kind of bad message with its reason, and acknowledges everything', async () => {
@@ -104,18 +133,43 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     const valid = [additionEvent(2n, 3n), additionEvent(9_223_372_036_854_775_000n, 807n), additionEvent(-10n, 4n)];
     const repeated = additionEvent(1_000n, 234n);
     // and messages the consumer cannot apply, each with the reason it should be parked with
-    const goodPayload = (id: string) => JSON.parse(additionEvent(500_000n, 500_000n, id).body.toString()) as Record<string, unknown>;
+    const goodPayload = (id: string) =>
+      JSON.parse(additionEvent(500_000n, 500_000n, id).body.toString()) as Record<string, unknown>;
     const unknownTypeId = randomUUID();
     const conflictingId = randomUUID();
     const bad = [
-      { reason: 'malformed_json', body: Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22]), options: { messageId: `garbage-${randomUUID()}` } },
-      { reason: 'malformed_json', body: Buffer.from('{"id": "x", "amount": '), options: { messageId: `truncated-${randomUUID()}` } },
+      {
+        reason: 'malformed_json',
+        body: Buffer.from([0xff, 0xfe, 0x00, 0x7b, 0x22]),
+        options: { messageId: `garbage-${randomUUID()}` },
+      },
+      {
+        reason: 'malformed_json',
+        body: Buffer.from('{"id": "x", "amount": '),
+        options: { messageId: `truncated-${randomUUID()}` },
+      },
       { reason: 'invalid_shape', body: Buffer.from('[1,2,3]'), options: { messageId: `array-${randomUUID()}` } },
       { reason: 'invalid_shape', body: Buffer.from('42'), options: { messageId: `number-${randomUUID()}` } },
-      { reason: 'unknown_type', body: Buffer.from(JSON.stringify(goodPayload(unknownTypeId))), options: { messageId: unknownTypeId, type: 'SubtractionAccepted' } },
-      { reason: 'missing_id', body: Buffer.from(JSON.stringify({ a: '1', b: '2', amount: '3', acceptedAt: new Date().toISOString() })), options: {} },
-      { reason: 'invalid_amount', body: Buffer.from(JSON.stringify({ ...goodPayload(randomUUID()), amount: 'lots' })), options: {} },
-      { reason: 'conflicting_id', body: Buffer.from(JSON.stringify(goodPayload(conflictingId))), options: { messageId: randomUUID(), headers: { id: conflictingId } } },
+      {
+        reason: 'unknown_type',
+        body: Buffer.from(JSON.stringify(goodPayload(unknownTypeId))),
+        options: { messageId: unknownTypeId, type: 'SubtractionAccepted' },
+      },
+      {
+        reason: 'missing_id',
+        body: Buffer.from(JSON.stringify({ a: '1', b: '2', amount: '3', acceptedAt: new Date().toISOString() })),
+        options: {},
+      },
+      {
+        reason: 'invalid_amount',
+        body: Buffer.from(JSON.stringify({ ...goodPayload(randomUUID()), amount: 'lots' })),
+        options: {},
+      },
+      {
+        reason: 'conflicting_id',
+        body: Buffer.from(JSON.stringify(goodPayload(conflictingId))),
+        options: { messageId: randomUUID(), headers: { id: conflictingId } },
+      },
     ].map((m) => {
       const options: Options.Publish = { ...m.options, persistent: true };
       return { ...m, marker: randomUUID(), options };
@@ -124,7 +178,10 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
 
     // When they are published interleaved
     await publish(topology, [valid[0]!, ...bad.slice(0, 4), valid[1]!]);
-    await publish(topology, Array.from({ length: 100 }, () => repeated));
+    await publish(
+      topology,
+      Array.from({ length: 100 }, () => repeated),
+    );
     await publish(topology, [...bad.slice(4), valid[2]!]);
 
     // Then the sum counts every valid event once, the repeated one included
@@ -160,7 +217,9 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
       if (expectedBad.options.messageId) expect(parked!.properties.messageId).toBe(expectedBad.options.messageId);
     }
     // And the inbox holds none of them (the valid-looking payloads under a wrong type or conflicting ids included)
-    const inbox = await pool.query('SELECT 1 FROM processed_events WHERE event_id = ANY($1::text[])', [[unknownTypeId, conflictingId]]);
+    const inbox = await pool.query('SELECT 1 FROM processed_events WHERE event_id = ANY($1::text[])', [
+      [unknownTypeId, conflictingId],
+    ]);
     expect(inbox.rowCount).toBe(0);
 
     // And the metrics tell the same story
@@ -170,7 +229,9 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     expect(await counterValue(metrics.duplicates)).toBe(99);
 
     // And the main queue is empty, with nothing left unacknowledged: closing the consumer returns nothing to it
-    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0), { timeoutMs: 10_000 });
+    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0), {
+      timeoutMs: 10_000,
+    });
     await consumer.close();
     expect(consumer.ready).toBe(false);
     await sleep(1_000);
@@ -186,7 +247,18 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     const before = BigInt((await readSum(pool)).sum);
     // The original's Debezium Server: raw change events of outbox(id bigserial, msg integer), JSON with schemas.
     const envelope = (id: number, msg: number, op: 'c' | 'r') =>
-      Buffer.from(JSON.stringify({ schema: { type: 'struct' }, payload: { before: null, after: { id, msg, started_at: null }, source: { table: 'outbox' }, op, ts_ms: Date.now() } }));
+      Buffer.from(
+        JSON.stringify({
+          schema: { type: 'struct' },
+          payload: {
+            before: null,
+            after: { id, msg, started_at: null },
+            source: { table: 'outbox' },
+            op,
+            ts_ms: Date.now(),
+          },
+        }),
+      );
     await publish(topology, [
       { body: envelope(1, 7, 'c'), options: {} },
       { body: envelope(2, 35, 'c'), options: {} },
@@ -205,7 +277,10 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     // Given a consumer whose database is a port nothing listens on
     const topology = uniqueTopology();
     const deadPort = await freePort();
-    const unreachable = new pg.Pool({ connectionString: `postgres://sumstream:sumstream@127.0.0.1:${deadPort}/nowhere`, connectionTimeoutMillis: 1_000 });
+    const unreachable = new pg.Pool({
+      connectionString: `postgres://sumstream:sumstream@127.0.0.1:${deadPort}/nowhere`,
+      connectionTimeoutMillis: 1_000,
+    });
     unreachable.on('error', () => undefined);
     badPools.push(unreachable);
     const { consumer, metrics } = await startConsumer(topology, { pool: unreachable });
@@ -216,13 +291,22 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     await publish(topology, events);
 
     // Then the consumer keeps retrying them (retries counted), holding them unacknowledged
-    await eventually(async () => expect(await counterValue(metrics.applyRetries)).toBeGreaterThanOrEqual(2), { timeoutMs: 10_000 });
+    await eventually(async () => expect(await counterValue(metrics.applyRetries)).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 10_000,
+    });
     await sleep(2_000);
     expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0); // all delivered to the consumer...
-    await eventually(async () => expect(await queueStats(inject('amqpManagementUrl'), vhost.vhost, topology.queue)).toEqual({ ready: 0, unacked: 10 }), {
-      timeoutMs: 20_000,
-      intervalMs: 500,
-    }); // ...and none acknowledged
+    await eventually(
+      async () =>
+        expect(await queueStats(inject('amqpManagementUrl'), vhost.vhost, topology.queue)).toEqual({
+          ready: 0,
+          unacked: 10,
+        }),
+      {
+        timeoutMs: 20_000,
+        intervalMs: 500,
+      },
+    ); // ...and none acknowledged
     // And nothing was dead-lettered or applied
     expect((await channel.checkQueue(topology.deadLetterQueue)).messageCount).toBe(0);
     expect(await counterValue(metrics.deadLettered)).toBe(0);
@@ -232,7 +316,9 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     await consumer.close();
 
     // Then all 10 messages are back in the queue
-    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(events.length), { timeoutMs: 10_000 });
+    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(events.length), {
+      timeoutMs: 10_000,
+    });
     expect((await channel.checkQueue(topology.deadLetterQueue)).messageCount).toBe(0);
 
     // And a consumer with a working database applies them all, once
@@ -246,11 +332,15 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
       },
       { timeoutMs: 15_000 },
     );
-    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0), { timeoutMs: 10_000 });
+    await eventually(async () => expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0), {
+      timeoutMs: 10_000,
+    });
     await healthy.close();
     await sleep(500);
     expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0);
-    const inbox = await pool.query('SELECT count(*)::int AS n FROM processed_events WHERE event_id = ANY($1::text[])', [events.map((e) => e.id)]);
+    const inbox = await pool.query('SELECT count(*)::int AS n FROM processed_events WHERE event_id = ANY($1::text[])', [
+      events.map((e) => e.id),
+    ]);
     expect(inbox.rows[0]).toEqual({ n: events.length });
   });
 
@@ -268,7 +358,9 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     const { consumer } = await startConsumer(topology);
 
     // Then it takes them from the durable queue
-    await eventually(async () => expect(BigInt((await readSum(pool)).sum) - BigInt(before.sum)).toBe(34n), { timeoutMs: 15_000 });
+    await eventually(async () => expect(BigInt((await readSum(pool)).sum) - BigInt(before.sum)).toBe(34n), {
+      timeoutMs: 15_000,
+    });
     await consumer.close();
   });
 });

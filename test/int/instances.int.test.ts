@@ -15,7 +15,10 @@ describe('test infrastructure (globalSetup instances)', () => {
       await client.end();
     }
     // `replication` is supported by pg but missing from @types/pg.
-    const replConfig: pg.ClientConfig & { replication: 'database' } = { connectionString: inject('databaseUrl'), replication: 'database' };
+    const replConfig: pg.ClientConfig & { replication: 'database' } = {
+      connectionString: inject('databaseUrl'),
+      replication: 'database',
+    };
     const repl = new pg.Client(replConfig);
     await repl.connect();
     try {

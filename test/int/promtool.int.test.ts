@@ -11,7 +11,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { run } from '../../src/dev-stack/index.js';
-import { ALERTS_FILE, ALERTS_TEST_FILE, alertExpressions, dashboardExpressions, loadRuleGroups, REPO_ROOT, withGrafanaVariables } from '../helpers/dashboardExpressions.js';
+import {
+  ALERTS_FILE,
+  ALERTS_TEST_FILE,
+  alertExpressions,
+  dashboardExpressions,
+  loadRuleGroups,
+  REPO_ROOT,
+  withGrafanaVariables,
+} from '../helpers/dashboardExpressions.js';
 
 const PROMETHEUS_CONFIG = path.join(REPO_ROOT, 'deploy', 'prometheus', 'prometheus.yml');
 const INSTALL_HINT =
@@ -20,7 +28,12 @@ const INSTALL_HINT =
 
 function findPromtool(): string | undefined {
   const explicit = process.env.PROMTOOL;
-  const candidates = explicit ? [explicit] : [...(process.env.PATH ?? '').split(path.delimiter).map((dir) => dir && path.join(dir, 'promtool')), '/usr/bin/promtool'];
+  const candidates = explicit
+    ? [explicit]
+    : [
+        ...(process.env.PATH ?? '').split(path.delimiter).map((dir) => dir && path.join(dir, 'promtool')),
+        '/usr/bin/promtool',
+      ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     try {
@@ -60,10 +73,13 @@ describe('promtool', () => {
     expect(output).toContain('SUCCESS');
   });
 
-  it.skipIf(!existsSync(PROMETHEUS_CONFIG))('accepts deploy/prometheus/prometheus.yml and the rule files it loads (promtool check config)', async () => {
-    const { code, output } = await promtool(['check', 'config', rel(PROMETHEUS_CONFIG)]);
-    expect(code, output).toBe(0);
-  });
+  it.skipIf(!existsSync(PROMETHEUS_CONFIG))(
+    'accepts deploy/prometheus/prometheus.yml and the rule files it loads (promtool check config)',
+    async () => {
+      const { code, output } = await promtool(['check', 'config', rel(PROMETHEUS_CONFIG)]);
+      expect(code, output).toBe(0);
+    },
+  );
 
   describe('every dashboard expression parses', () => {
     let dir: string;
@@ -78,7 +94,10 @@ describe('promtool', () => {
       const exprs = dashboardExpressions();
       expect(exprs.length).toBeGreaterThan(0);
       // One rule per expression, named after its position, so promtool's error names the panel.
-      const rules = exprs.map(({ expr }, i) => ({ record: `sumstream_dashboard:expr_${i}`, expr: withGrafanaVariables(expr, '1m') }));
+      const rules = exprs.map(({ expr }, i) => ({
+        record: `sumstream_dashboard:expr_${i}`,
+        expr: withGrafanaVariables(expr, '1m'),
+      }));
       const file = path.join(dir, 'dashboard-expressions.rules.yml');
       await writeFile(file, stringify({ groups: [{ name: 'dashboard', rules }] }));
       const { code, output } = await promtool(['check', 'rules', file]);
@@ -90,14 +109,19 @@ describe('promtool', () => {
 
 interface AlertTestFile {
   rule_files?: string[];
-  tests?: { name?: string; alert_rule_test?: { alertname: string; eval_time: string; exp_alerts?: unknown[] | null }[] }[];
+  tests?: {
+    name?: string;
+    alert_rule_test?: { alertname: string; eval_time: string; exp_alerts?: unknown[] | null }[];
+  }[];
 }
 
 describe('deploy/prometheus/alerts.yml conventions', () => {
   const alerts = alertExpressions();
   const rules = loadRuleGroups().flatMap((g) => g.rules);
   const testFile = parse(readFileSync(ALERTS_TEST_FILE, 'utf8')) as AlertTestFile;
-  const cases = (testFile.tests ?? []).flatMap((t) => (t.alert_rule_test ?? []).map((c) => ({ ...c, group: t.name ?? '?' })));
+  const cases = (testFile.tests ?? []).flatMap((t) =>
+    (t.alert_rule_test ?? []).map((c) => ({ ...c, group: t.name ?? '?' })),
+  );
 
   it('has unique alert names', () => {
     const names = alerts.map((a) => a.alert);
@@ -120,15 +144,19 @@ describe('deploy/prometheus/alerts.yml conventions', () => {
     const missing: string[] = [];
     for (const { alert } of alerts) {
       const mine = cases.filter((c) => c.alertname === alert);
-      if (!mine.some((c) => (c.exp_alerts ?? []).length > 0)) missing.push(`${alert}: no firing case (exp_alerts with an alert)`);
-      if (!mine.some((c) => (c.exp_alerts ?? []).length === 0)) missing.push(`${alert}: no non-firing case (exp_alerts: [])`);
+      if (!mine.some((c) => (c.exp_alerts ?? []).length > 0))
+        missing.push(`${alert}: no firing case (exp_alerts with an alert)`);
+      if (!mine.some((c) => (c.exp_alerts ?? []).length === 0))
+        missing.push(`${alert}: no non-firing case (exp_alerts: [])`);
     }
     expect(missing).toEqual([]);
   });
 
   it('tests only alerts that exist (an unknown alertname with exp_alerts: [] would pass silently)', () => {
     const names = new Set(alerts.map((a) => a.alert));
-    const unknown = cases.filter((c) => !names.has(c.alertname)).map((c) => `"${c.group}" @${c.eval_time}: ${c.alertname}`);
+    const unknown = cases
+      .filter((c) => !names.has(c.alertname))
+      .map((c) => `"${c.group}" @${c.eval_time}: ${c.alertname}`);
     expect(unknown).toEqual([]);
   });
 });

@@ -25,7 +25,12 @@ describe('ReadAfterWaiter (real PostgreSQL, LISTEN/NOTIFY)', () => {
     await migrate(pool);
     cache = new SumCache({ databaseUrl: db.url, read: () => readSum(pool), logger, applicationName: 'sumstream-test' });
     await cache.start();
-    waiter = new ReadAfterWaiter({ check: (ids) => readSumIfApplied(pool, ids), changes: cache, logger, maxWaitMs: 30_000 });
+    waiter = new ReadAfterWaiter({
+      check: (ids) => readSumIfApplied(pool, ids),
+      changes: cache,
+      logger,
+      maxWaitMs: 30_000,
+    });
     waiter.start();
   });
   afterAll(async () => {
@@ -44,7 +49,9 @@ describe('ReadAfterWaiter (real PostgreSQL, LISTEN/NOTIFY)', () => {
     let total = 0n;
     const totalAfterBatch: bigint[] = [];
     for (let batch = 0; batch < 10; batch++) {
-      const events = ids.slice(batch * 50, batch * 50 + 50).map((eventId, i) => ({ eventId, amount: BigInt(batch * 50 + i + 1), acceptedAtMs: undefined }));
+      const events = ids
+        .slice(batch * 50, batch * 50 + 50)
+        .map((eventId, i) => ({ eventId, amount: BigInt(batch * 50 + i + 1), acceptedAtMs: undefined }));
       await applyEvents(pool, events, batch);
       total += events.reduce((sum, e) => sum + e.amount, 0n);
       totalAfterBatch.push(total);
@@ -67,7 +74,9 @@ describe('ReadAfterWaiter (real PostgreSQL, LISTEN/NOTIFY)', () => {
   it('answers at once when the event is already applied', async () => {
     const id = randomUUID();
     await applyEvents(pool, [{ eventId: id, amount: 5n, acceptedAtMs: undefined }], 1);
-    const [{ sum }] = (await pool.query<{ sum: string }>('SELECT sum(total)::text AS sum FROM sum_shards')).rows as [{ sum: string }];
+    const [{ sum }] = (await pool.query<{ sum: string }>('SELECT sum(total)::text AS sum FROM sum_shards')).rows as [
+      { sum: string },
+    ];
     expect((await waiter.waitFor(id, { token: id, waitMs: 30_000 })).sum).toBe(sum);
   });
 
@@ -79,7 +88,9 @@ describe('ReadAfterWaiter (real PostgreSQL, LISTEN/NOTIFY)', () => {
     );
     expect(error).toBeInstanceOf(SumStreamError);
     expect((error as SumStreamError).kind).toBe('timeout');
-    expect((error as Error).message).toMatch(new RegExp(`read token ${id} is not applied yet after waiting 300 ms.*cdc-relay.*consuming`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`read token ${id} is not applied yet after waiting 300 ms.*cdc-relay.*consuming`),
+    );
     expect(waiter.size).toBe(0);
   });
 
@@ -92,7 +103,12 @@ describe('ReadAfterWaiter (real PostgreSQL, LISTEN/NOTIFY)', () => {
     other.start();
     const pending = other.waitFor(randomUUID(), { token: 't', waitMs: 30_000 });
     other.close();
-    await expect(pending).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/shutting down/) });
-    await expect(other.waitFor(randomUUID(), { token: 't', waitMs: 10 })).rejects.toMatchObject({ kind: 'unavailable' });
+    await expect(pending).rejects.toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/shutting down/),
+    });
+    await expect(other.waitFor(randomUUID(), { token: 't', waitMs: 10 })).rejects.toMatchObject({
+      kind: 'unavailable',
+    });
   });
 });

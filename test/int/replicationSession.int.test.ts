@@ -26,7 +26,8 @@ const logger = createLogger('test', 'silent');
 const hex = () => randomBytes(4).toString('hex');
 
 const gauge = async (metric: RelayMetrics['active']): Promise<number> => (await metric.get()).values[0]?.value ?? 0;
-const counter = async (metric: RelayMetrics['published']): Promise<number> => (await metric.get()).values[0]?.value ?? 0;
+const counter = async (metric: RelayMetrics['published']): Promise<number> =>
+  (await metric.get()).values[0]?.value ?? 0;
 
 describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
   let db: TestDatabase;
@@ -55,7 +56,10 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     for (const slot of slots) {
       await eventually(
         async () => {
-          await pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+          await pool.query(
+            'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          );
         },
         { timeoutMs: 20_000, intervalMs: 200 },
       ).catch((error: unknown) => console.error(`could not drop replication slot ${slot}:`, error));
@@ -118,7 +122,9 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
   }
 
   /** Declares the topology and collects (and acknowledges) every message that reaches its queue. */
-  async function collect(topology: TopologyConfig): Promise<{ received: ConsumeMessage[]; byId: () => Map<string, ConsumeMessage>; channel: Channel }> {
+  async function collect(
+    topology: TopologyConfig,
+  ): Promise<{ received: ConsumeMessage[]; byId: () => Map<string, ConsumeMessage>; channel: Channel }> {
     const channel = await amqpConnection.createChannel();
     await assertTopology(channel, topology);
     const received: ConsumeMessage[] = [];
@@ -132,15 +138,29 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
   }
 
   const addMany = (count: number, offset = 0): Promise<RecordedAddition[]> =>
-    Promise.all(Array.from({ length: count }, (_, i) => writer.write(validateAddRequest({ a: String(offset + i), b: '9223372036854770000' }))));
+    Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        writer.write(validateAddRequest({ a: String(offset + i), b: '9223372036854770000' })),
+      ),
+    );
 
   const slotState = async (slot: string) =>
-    (await pool.query<{ active: boolean; confirmed: string | null }>('SELECT active, confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1', [slot]))
-      .rows[0];
-  const currentLsn = async (): Promise<string> => (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    (
+      await pool.query<{ active: boolean; confirmed: string | null }>(
+        'SELECT active, confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      )
+    ).rows[0];
+  const currentLsn = async (): Promise<string> =>
+    (await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
   /** True when the slot has confirmed everything up to `lsn`. */
   const slotConfirmedPast = async (slot: string, lsn: string): Promise<boolean> =>
-    (await pool.query<{ ok: boolean }>('SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, lsn])).rows[0]?.ok === true;
+    (
+      await pool.query<{ ok: boolean }>(
+        'SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1',
+        [slot, lsn],
+      )
+    ).rows[0]?.ok === true;
 
   describe('setup checks', () => {
     it('ensureSlot creates a pgoutput slot, is idempotent, and refuses a slot of another plugin', async () => {
@@ -154,7 +174,12 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
       await ensureSlot(pool, { slot, publication: PUBLICATION, table: 'public.outbox' });
       expect((await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount).toBe(1);
       // The migration's publication carries outbox inserts only
-      const publication = await pool.query<{ pubinsert: boolean; pubupdate: boolean; pubdelete: boolean; tables: string[] }>(
+      const publication = await pool.query<{
+        pubinsert: boolean;
+        pubupdate: boolean;
+        pubdelete: boolean;
+        tables: string[];
+      }>(
         `SELECT pubinsert, pubupdate, pubdelete, ARRAY(SELECT tablename::text FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables
          FROM pg_publication p WHERE pubname = $1`,
         [PUBLICATION],
@@ -164,7 +189,9 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
       const other = `relay_test_${hex()}`;
       slots.push(other);
       await pool.query("SELECT pg_create_logical_replication_slot($1, 'test_decoding')", [other]);
-      await expect(ensureSlot(pool, { slot: other, publication: PUBLICATION, table: 'public.outbox' })).rejects.toThrow(/uses plugin test_decoding, not pgoutput/);
+      await expect(ensureSlot(pool, { slot: other, publication: PUBLICATION, table: 'public.outbox' })).rejects.toThrow(
+        /uses plugin test_decoding, not pgoutput/,
+      );
     });
 
     it('checkReplicationPrerequisites passes for a superuser and a REPLICATION role, and names the fix for a role without it', async () => {
@@ -223,7 +250,13 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
 
     // Then each arrives as a message whose message_id and `id` header are the ledger id, typed, with the outbox payload as body
     await eventually(() => expect(batch1.every((r) => byId().has(r.id))).toBe(true), { timeoutMs: 15_000 });
-    const { rows: outbox } = await pool.query<{ id: string; aggregatetype: string; aggregateid: string; type: string; payload: unknown }>(
+    const { rows: outbox } = await pool.query<{
+      id: string;
+      aggregatetype: string;
+      aggregateid: string;
+      type: string;
+      payload: unknown;
+    }>(
       'SELECT o.id, aggregatetype, aggregateid, type, payload FROM outbox o JOIN additions a USING (id) WHERE o.id = ANY($1::uuid[])',
       [batch1.map((r) => r.id)],
     );
@@ -242,10 +275,14 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     }
     // And the amounts survive exactly (beyond 2^53)
     const sample = byId().get(batch1[29]!.id)!;
-    expect((JSON.parse(sample.content.toString()) as { amount: string }).amount).toBe((29n + 9_223_372_036_854_770_000n).toString());
+    expect((JSON.parse(sample.content.toString()) as { amount: string }).amount).toBe(
+      (29n + 9_223_372_036_854_770_000n).toString(),
+    );
 
     // And the slot's confirmed position moves past the inserts' commit once the broker confirmed them
-    await eventually(async () => expect(await slotConfirmedPast(slot, lsnAfterBatch1)).toBe(true), { timeoutMs: 15_000 });
+    await eventually(async () => expect(await slotConfirmedPast(slot, lsnAfterBatch1)).toBe(true), {
+      timeoutMs: 15_000,
+    });
     expect(await counter(first.metrics.published)).toBeGreaterThanOrEqual(30);
 
     // When the relay stops and more additions are written meanwhile
@@ -267,7 +304,9 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
 
     // Then the rows written while it was down arrive, and the slot catches up
     await eventually(() => expect(batch2.every((r) => byId().has(r.id))).toBe(true), { timeoutMs: 20_000 });
-    await eventually(async () => expect(await slotConfirmedPast(slot, lsnAfterBatch2)).toBe(true), { timeoutMs: 15_000 });
+    await eventually(async () => expect(await slotConfirmedPast(slot, lsnAfterBatch2)).toBe(true), {
+      timeoutMs: 15_000,
+    });
     // And nothing was lost overall; anything seen twice is a redelivery of the same event, never a new id
     const ids = new Set(received.map((m) => String(m.properties.messageId)));
     expect([...batch1, ...batch2].every((r) => ids.has(r.id))).toBe(true);
@@ -332,7 +371,12 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     });
     await eventually(
       async () => {
-        const queue = (await (await management('GET', `/api/queues/${encodeURIComponent(vhost.vhost)}/${encodeURIComponent(topology.queue)}`)).json()) as { policy?: string };
+        const queue = (await (
+          await management(
+            'GET',
+            `/api/queues/${encodeURIComponent(vhost.vhost)}/${encodeURIComponent(topology.queue)}`,
+          )
+        ).json()) as { policy?: string };
         expect(queue.policy).toBe(policy);
       },
       { timeoutMs: 10_000, intervalMs: 200 },
@@ -346,10 +390,16 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     const lsnAfter = await currentLsn();
 
     // Then the relay keeps failing and retrying (a nack ends the session), and the slot is not confirmed into them
-    await eventually(async () => expect(await counter(metrics.reconnects)).toBeGreaterThanOrEqual(2), { timeoutMs: 15_000, intervalMs: 100 });
+    await eventually(async () => expect(await counter(metrics.reconnects)).toBeGreaterThanOrEqual(2), {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+    });
     expect(await counter(metrics.published)).toBe(0);
     expect(await slotConfirmedPast(slot, lsnAfter)).toBe(false);
-    const { rows } = await pool.query<{ ok: boolean }>('SELECT confirmed_flush_lsn <= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1', [slot, lsnBefore]);
+    const { rows } = await pool.query<{ ok: boolean }>(
+      'SELECT confirmed_flush_lsn <= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1',
+      [slot, lsnBefore],
+    );
     expect(rows[0]?.ok).toBe(true);
 
     // When the broker accepts again
@@ -402,7 +452,10 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
         [slot],
       );
       const { confirmed, walEnd } = rows[0]!;
-      expect((await pool.query<{ ok: boolean }>('SELECT $1::pg_lsn <= $2::pg_lsn AS ok', [confirmed, walEnd])).rows[0]?.ok, `confirmed ${confirmed} vs WAL end ${walEnd}`).toBe(true);
+      expect(
+        (await pool.query<{ ok: boolean }>('SELECT $1::pg_lsn <= $2::pg_lsn AS ok', [confirmed, walEnd])).rows[0]?.ok,
+        `confirmed ${confirmed} vs WAL end ${walEnd}`,
+      ).toBe(true);
 
       // When the relay stops, T1 commits, and a relay starts again
       await first.relay.close();

@@ -51,14 +51,22 @@ describe('StatusCollector (real PostgreSQL and RabbitMQ)', () => {
     topology = uniqueTopology();
     registry = createRegistry('sum-service');
     metrics = createSumMetrics(registry);
-    consumer = new EventConsumer({ amqpUrl: vhost.amqpUrl, topology, pool, metrics, logger: createLogger('test', 'silent') });
+    consumer = new EventConsumer({
+      amqpUrl: vhost.amqpUrl,
+      topology,
+      pool,
+      metrics,
+      logger: createLogger('test', 'silent'),
+    });
     await consumer.start();
     await eventually(() => expect(consumer.ready).toBe(true));
     connection = await amqp.connect(vhost.amqpUrl);
     publisher = await connection.createConfirmChannel();
   });
   afterAll(async () => {
-    await pool?.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => undefined);
+    await pool
+      ?.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot])
+      .catch(() => undefined);
     await consumer?.close();
     await connection?.close().catch(() => undefined);
     await pool?.end();
@@ -68,7 +76,8 @@ describe('StatusCollector (real PostgreSQL and RabbitMQ)', () => {
 
   it('reports queue depths by a passive check on the consumer connection, and this process as healthy', async () => {
     // Given three dead letters waiting (nobody consumes that queue)
-    for (let i = 0; i < 3; i++) publisher.sendToQueue(topology.deadLetterQueue, Buffer.from('{}'), { persistent: true });
+    for (let i = 0; i < 3; i++)
+      publisher.sendToQueue(topology.deadLetterQueue, Buffer.from('{}'), { persistent: true });
     await publisher.waitForConfirms();
 
     const status = await read(collector());
@@ -96,7 +105,9 @@ describe('StatusCollector (real PostgreSQL and RabbitMQ)', () => {
 
     const status = await read(collector());
 
-    expect(status.replication_slots).toEqual({ slots: [{ slot_name: slot, plugin: 'pgoutput', active: false, lag_bytes: expect.any(Number) }] });
+    expect(status.replication_slots).toEqual({
+      slots: [{ slot_name: slot, plugin: 'pgoutput', active: false, lag_bytes: expect.any(Number) }],
+    });
     const [only] = (status.replication_slots as { slots: { lag_bytes: number }[] }).slots;
     expect(only!.lag_bytes).toBeGreaterThan(0);
   });

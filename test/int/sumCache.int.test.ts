@@ -19,7 +19,11 @@ describe('SumCache (real PostgreSQL LISTEN/NOTIFY)', () => {
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
     pool.on('error', () => undefined);
     await migrate(pool);
-    cache = new SumCache({ databaseUrl: db.url, read: () => (reads++, readSum(pool)), logger: createLogger('test', 'silent') });
+    cache = new SumCache({
+      databaseUrl: db.url,
+      read: () => (reads++, readSum(pool)),
+      logger: createLogger('test', 'silent'),
+    });
     await cache.start();
   });
   afterAll(async () => {

@@ -22,7 +22,12 @@ describe('SumFeed over real LISTEN/NOTIFY', () => {
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
     pool.on('error', () => undefined);
     await migrate(pool);
-    cache = new SumCache({ databaseUrl: db.url, read: () => (reads++, readSum(pool)), logger, applicationName: 'sumstream-test' });
+    cache = new SumCache({
+      databaseUrl: db.url,
+      read: () => (reads++, readSum(pool)),
+      logger,
+      applicationName: 'sumstream-test',
+    });
     await cache.start();
     feed = new SumFeed({ source: cache, logger, intervalMs: 20 });
     feed.start();
@@ -54,9 +59,14 @@ describe('SumFeed over real LISTEN/NOTIFY', () => {
       expected += BigInt(i);
     }
     // Then every watcher sees the final sum
-    await eventually(() => expect(latest.every((s) => s?.sum === String(expected) && s.appliedEvents === '100')).toBe(true), { timeoutMs: 10_000, intervalMs: 20 });
+    await eventually(
+      () => expect(latest.every((s) => s?.sum === String(expected) && s.appliedEvents === '100')).toBe(true),
+      { timeoutMs: 10_000, intervalMs: 20 },
+    );
     const feedReads = reads - before;
-    console.info(`1,000 watchers, 100 commits: ${feedReads} reads of the sum, ${offers.reduce((a, b) => a + b, 0)} offers`);
+    console.info(
+      `1,000 watchers, 100 commits: ${feedReads} reads of the sum, ${offers.reduce((a, b) => a + b, 0)} offers`,
+    );
     // At most one read per notification (the feed coalesces further by interval), never one per watcher.
     expect(feedReads).toBeLessThanOrEqual(101);
     expect(feedReads).toBeLessThan(1000);

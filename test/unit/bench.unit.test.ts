@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { BenchOptionsError, parseBenchOptions, USAGE } from '../../bench/benchOptions.js';
-import { bucketQuantile, bucketsBetween, histogramBuckets, metricValue, shareWithin } from '../../bench/scrapeMetrics.js';
+import {
+  bucketQuantile,
+  bucketsBetween,
+  histogramBuckets,
+  metricValue,
+  shareWithin,
+} from '../../bench/scrapeMetrics.js';
 
 const exposition = (counts: number[]): string =>
   [
     '# HELP sumstream_end_to_end_latency_seconds x',
     '# TYPE sumstream_end_to_end_latency_seconds histogram',
-    ...[0.01, 0.025, 0.05, 0.1].map((le, i) => `sumstream_end_to_end_latency_seconds_bucket{le="${le}",service="sum-service"} ${counts[i]}`),
+    ...[0.01, 0.025, 0.05, 0.1].map(
+      (le, i) => `sumstream_end_to_end_latency_seconds_bucket{le="${le}",service="sum-service"} ${counts[i]}`,
+    ),
     `sumstream_end_to_end_latency_seconds_bucket{le="+Inf",service="sum-service"} ${counts[4]}`,
     'sumstream_events_applied_total{service="sum-service"} 7',
     'sumstream_events_applied_total_extra{service="sum-service"} 100',
@@ -44,12 +52,20 @@ describe('bench options', () => {
   it('defaults to every benchmark at full size, and --quick shrinks the runs', () => {
     const full = parseBenchOptions([]);
     const quick = parseBenchOptions(['--quick', '--only', 'sum,cdc']);
-    expect(full).toMatchObject({ only: ['sum', 'add', 'pipeline', 'cdc'], heldConnections: 15_000, durationSeconds: 15, rounds: 2, debezium: true });
+    expect(full).toMatchObject({
+      only: ['sum', 'add', 'pipeline', 'cdc'],
+      heldConnections: 15_000,
+      durationSeconds: 15,
+      rounds: 2,
+      debezium: true,
+    });
     expect(quick).toMatchObject({ only: ['sum', 'cdc'], heldConnections: 2_000, durationSeconds: 5, rounds: 1 });
   });
 
   it('names the benchmarks it knows when given another', () => {
-    expect(() => parseBenchOptions(['--only', 'sum,disk'])).toThrow(/unknown benchmark disk; choose from sum, add, pipeline, cdc/);
+    expect(() => parseBenchOptions(['--only', 'sum,disk'])).toThrow(
+      /unknown benchmark disk; choose from sum, add, pipeline, cdc/,
+    );
     expect(() => parseBenchOptions(['--rounds', '0'])).toThrow(/--rounds "0" must be a whole number >= 1/);
     expect(() => parseBenchOptions(['--rounds', 'two'])).toThrow('--rounds "two" is not a whole number');
     expect(() => parseBenchOptions(['--bogus'])).toThrow(BenchOptionsError);
@@ -58,7 +74,24 @@ describe('bench options', () => {
 
   it('answers -h with help, and a given flag wins over --quick', () => {
     expect(parseBenchOptions(['-h'])).toBe('help');
-    expect(parseBenchOptions(['--quick', '--rounds', '3', '--no-debezium', '--out', 'x'])).toMatchObject({ rounds: 3, durationSeconds: 5, debezium: false, outDir: 'x' });
-    for (const flag of ['--only', '--quick', '--duration', '--rounds', '--held-connections', '--hold', '--add-concurrency', '--cdc-events', '--no-debezium', '--out']) expect(USAGE, flag).toContain(`  ${flag}`);
+    expect(parseBenchOptions(['--quick', '--rounds', '3', '--no-debezium', '--out', 'x'])).toMatchObject({
+      rounds: 3,
+      durationSeconds: 5,
+      debezium: false,
+      outDir: 'x',
+    });
+    for (const flag of [
+      '--only',
+      '--quick',
+      '--duration',
+      '--rounds',
+      '--held-connections',
+      '--hold',
+      '--add-concurrency',
+      '--cdc-events',
+      '--no-debezium',
+      '--out',
+    ])
+      expect(USAGE, flag).toContain(`  ${flag}`);
   });
 });

@@ -3,18 +3,31 @@ import { describe, expect, it } from 'vitest';
 import { checkAddRequestWire } from '../../src/add-service/checkAddRequestWire.js';
 import { loadAdditionProto } from '../../src/shared/grpc/loadAdditionProto.js';
 
-const addMethod = (loadAdditionProto()['Addition'] as Record<string, { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown }>)['Add']!;
+const addMethod = (
+  loadAdditionProto()['Addition'] as Record<
+    string,
+    { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown }
+  >
+)['Add']!;
 
 describe('checkAddRequestWire', () => {
   it('accepts every request the real encoder produces, with unknown fields appended', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.string({ maxLength: 40 }), (a, b, key) => {
-        const bytes = addMethod.requestSerialize({ a: a.toString(), b: b.toString(), idempotency_key: key });
-        expect(checkAddRequestWire(bytes)).toBeUndefined();
-        // field 15 varint 1, field 16 fixed32, field 17 bytes: unknown but well formed
-        const withUnknown = Buffer.concat([bytes, Buffer.from([0x78, 0x01, 0x85, 0x01, 1, 2, 3, 4, 0x8a, 0x01, 0x01, 0x00])]);
-        expect(checkAddRequestWire(withUnknown)).toBeUndefined();
-      }),
+      fc.property(
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+        fc.string({ maxLength: 40 }),
+        (a, b, key) => {
+          const bytes = addMethod.requestSerialize({ a: a.toString(), b: b.toString(), idempotency_key: key });
+          expect(checkAddRequestWire(bytes)).toBeUndefined();
+          // field 15 varint 1, field 16 fixed32, field 17 bytes: unknown but well formed
+          const withUnknown = Buffer.concat([
+            bytes,
+            Buffer.from([0x78, 0x01, 0x85, 0x01, 1, 2, 3, 4, 0x8a, 0x01, 0x01, 0x00]),
+          ]);
+          expect(checkAddRequestWire(withUnknown)).toBeUndefined();
+        },
+      ),
     );
   });
 

@@ -19,9 +19,28 @@ describe('cliConfig', () => {
   });
 
   it("follows the services' own port variables, and its own variables win", () => {
-    const ports = { GRPC_PORT: '6001', SUM_PORT: '6002', ADD_METRICS_PORT: '6003', RELAY_METRICS_PORT: '6004', SUMSTREAM_RABBIT_MANAGEMENT_PORT: '6005' };
-    expect(cliConfig(ports)).toMatchObject({ grpcTarget: '127.0.0.1:6001', sumUrl: 'http://127.0.0.1:6002', addMetricsUrl: 'http://127.0.0.1:6003', relayMetricsUrl: 'http://127.0.0.1:6004', managementUrl: 'http://sumstream:sumstream@127.0.0.1:6005' });
-    expect(cliConfig({ ...ports, SUMSTREAM_GRPC_TARGET: 'add.example:50051', SUMSTREAM_SUM_URL: 'https://sum.example', SUMSTREAM_AUTH_TOKEN: 't0ken' })).toMatchObject({
+    const ports = {
+      GRPC_PORT: '6001',
+      SUM_PORT: '6002',
+      ADD_METRICS_PORT: '6003',
+      RELAY_METRICS_PORT: '6004',
+      SUMSTREAM_RABBIT_MANAGEMENT_PORT: '6005',
+    };
+    expect(cliConfig(ports)).toMatchObject({
+      grpcTarget: '127.0.0.1:6001',
+      sumUrl: 'http://127.0.0.1:6002',
+      addMetricsUrl: 'http://127.0.0.1:6003',
+      relayMetricsUrl: 'http://127.0.0.1:6004',
+      managementUrl: 'http://sumstream:sumstream@127.0.0.1:6005',
+    });
+    expect(
+      cliConfig({
+        ...ports,
+        SUMSTREAM_GRPC_TARGET: 'add.example:50051',
+        SUMSTREAM_SUM_URL: 'https://sum.example',
+        SUMSTREAM_AUTH_TOKEN: 't0ken',
+      }),
+    ).toMatchObject({
       grpcTarget: 'add.example:50051',
       sumUrl: 'https://sum.example',
       authToken: 't0ken',
@@ -33,7 +52,9 @@ describe('cliConfig', () => {
   });
 
   it('names the variable and the fix when one is wrong', () => {
-    expect(() => cliConfig({ SUMSTREAM_GRPC_TARGET: 'http://x:1' })).toThrow(/SUMSTREAM_GRPC_TARGET="http:\/\/x:1" is not host:port; set it like 127\.0\.0\.1:50051/);
+    expect(() => cliConfig({ SUMSTREAM_GRPC_TARGET: 'http://x:1' })).toThrow(
+      /SUMSTREAM_GRPC_TARGET="http:\/\/x:1" is not host:port; set it like 127\.0\.0\.1:50051/,
+    );
     expect(() => cliConfig({ SUMSTREAM_SUM_URL: 'amqp://x' })).toThrow(/SUMSTREAM_SUM_URL uses protocol amqp:/);
     expect(() => cliConfig({ SUM_PORT: 'x' })).toThrow(/SUM_PORT="x" is not an integer/);
   });

@@ -7,7 +7,9 @@ import { toJson } from '../../src/cli/toJson.js';
 describe('toJson', () => {
   it('writes bigints as exact integer literals, wherever they are', () => {
     const big = 2n ** 70n + 1n;
-    expect(toJson({ sum: big, n: [1n, -2n], s: 'text', nested: { x: big } })).toBe(`{"sum":${big},"n":[1,-2],"s":"text","nested":{"x":${big}}}`);
+    expect(toJson({ sum: big, n: [1n, -2n], s: 'text', nested: { x: big } })).toBe(
+      `{"sum":${big},"n":[1,-2],"s":"text","nested":{"x":${big}}}`,
+    );
     expect(toJson({ sum: 5n }, 2)).toBe('{\n  "sum": 5\n}');
   });
 
@@ -19,7 +21,9 @@ describe('toJson', () => {
 describe('exact JSON integers', () => {
   it('reads integers past 2^53 exactly', () => {
     expect(readExactInteger('{"sum":27670116110564327421}', 'sum')).toBe(27670116110564327421n);
-    expect(readExactInteger('{ "applied_events" : 3 , "sum" : -9223372036854775809 }', 'sum')).toBe(-9223372036854775809n);
+    expect(readExactInteger('{ "applied_events" : 3 , "sum" : -9223372036854775809 }', 'sum')).toBe(
+      -9223372036854775809n,
+    );
   });
 
   it('takes top-level members only, with nested objects, arrays and tricky strings skipped whole', () => {
@@ -42,7 +46,9 @@ describe('exact JSON integers', () => {
 describe('SseParser', () => {
   it('dispatches events at blank lines, with the last id and the event type', () => {
     const parser = new SseParser();
-    const events = parser.push('event: sum\nid: 1\ndata: {"sum":5,"applied_events":1}\n\n: keep-alive\n\nevent: sum\nid: 2\ndata: {"sum":7,"applied_events":2}\n\n');
+    const events = parser.push(
+      'event: sum\nid: 1\ndata: {"sum":5,"applied_events":1}\n\n: keep-alive\n\nevent: sum\nid: 2\ndata: {"sum":7,"applied_events":2}\n\n',
+    );
     expect(events).toEqual([
       { event: 'sum', id: '1', data: '{"sum":5,"applied_events":1}' },
       { event: 'sum', id: '2', data: '{"sum":7,"applied_events":2}' },
@@ -52,7 +58,9 @@ describe('SseParser', () => {
 
   it('joins data lines, defaults the type to message, reads retry, and ignores events without data', () => {
     const parser = new SseParser();
-    expect(parser.push('retry: 2500\nevent: sum\n\ndata:a\ndata: b\n\n')).toEqual([{ event: 'message', id: undefined, data: 'a\nb' }]);
+    expect(parser.push('retry: 2500\nevent: sum\n\ndata:a\ndata: b\n\n')).toEqual([
+      { event: 'message', id: undefined, data: 'a\nb' },
+    ]);
     expect(parser.retryMs).toBe(2500);
   });
 
@@ -70,6 +78,8 @@ describe('SseParser', () => {
 
 describe('watch lines', () => {
   it('shows the time, the exact sum and the applied events', () => {
-    expect(formatSumUpdate({ sum: 2n ** 64n, appliedEvents: 3n, id: '3' }, new Date('2025-01-02T03:04:05.678Z'))).toBe('03:04:05.678  sum 18446744073709551616  applied_events 3');
+    expect(formatSumUpdate({ sum: 2n ** 64n, appliedEvents: 3n, id: '3' }, new Date('2025-01-02T03:04:05.678Z'))).toBe(
+      '03:04:05.678  sum 18446744073709551616  applied_events 3',
+    );
   });
 });

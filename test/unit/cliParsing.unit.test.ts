@@ -40,7 +40,11 @@ async function parse(argv: string[]): Promise<{ code: number; out: string; err: 
 }
 
 /** Runs `sumstream load ...args` with `nodeArgs` before the tool's path (repo root /repo); the code and what the CLI wrote. */
-async function loadChild(nodeArgs: string[], env: Record<string, string>, args: string[]): Promise<{ code: number; out: string }> {
+async function loadChild(
+  nodeArgs: string[],
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number; out: string }> {
   let out = '';
   let code = -1;
   const ctx: CliContext = {
@@ -66,14 +70,19 @@ describe('parseInt64', () => {
   });
 
   it('refuses what is not an int64, naming the argument and the rule', () => {
-    expect(() => parseInt64('9223372036854775808', 'A')).toThrow(/A 9223372036854775808 is outside int64 \[-9223372036854775808, 9223372036854775807\]/);
+    expect(() => parseInt64('9223372036854775808', 'A')).toThrow(
+      /A 9223372036854775808 is outside int64 \[-9223372036854775808, 9223372036854775807\]/,
+    );
     expect(() => parseInt64('-9223372036854775809', 'B')).toThrow(/B -9223372036854775809 is outside int64/);
-    for (const bad of ['1.5', '1e3', '0x10', '', 'abc', '--1', '1 2']) expect(() => parseInt64(bad, 'A'), bad).toThrow(UsageError);
+    for (const bad of ['1.5', '1e3', '0x10', '', 'abc', '--1', '1 2'])
+      expect(() => parseInt64(bad, 'A'), bad).toThrow(UsageError);
   });
 
   it('bounds whole-number flags', () => {
     expect(parseIntInRange('5', '--count', 1, 10)).toBe(5);
-    expect(() => parseIntInRange('0', '--count', 1, 10)).toThrow(/--count must be a whole number from 1 to 10; got "0"/);
+    expect(() => parseIntInRange('0', '--count', 1, 10)).toThrow(
+      /--count must be a whole number from 1 to 10; got "0"/,
+    );
     expect(() => parseIntInRange('-1', '--count', 1, 10)).toThrow(UsageError);
   });
 });
@@ -108,7 +117,8 @@ describe('the sumstream command tree', () => {
   it('answers --help with examples and exit code 0, for the program and each command', async () => {
     const top = await parse(['--help']);
     expect(top.code).toBe(0);
-    for (const command of ['up', 'migrate', 'add', 'sum', 'watch', 'doctor', 'load']) expect(top.out).toContain(`  ${command}`);
+    for (const command of ['up', 'migrate', 'add', 'sum', 'watch', 'doctor', 'load'])
+      expect(top.out).toContain(`  ${command}`);
     for (const command of ['up', 'migrate', 'add', 'sum', 'watch', 'doctor']) {
       const help = await parse([command, '--help']);
       expect(help.code, command).toBe(0);
@@ -123,14 +133,36 @@ describe('the sumstream command tree', () => {
       const seen = path.join(dir, 'argv.json');
       // `node -e SCRIPT tool args...` stands in for the tool: it records what it was given and exits 3.
       const record = `require('node:fs').writeFileSync(process.env.SEEN, JSON.stringify(process.argv.slice(1))); process.exit(3)`;
-      const argv = await loadChild(['-e', record], { SEEN: seen }, ['--target', 'sum', '--duration', '1s', '--json', '--out', 'x/y', '--out=z']);
+      const argv = await loadChild(['-e', record], { SEEN: seen }, [
+        '--target',
+        'sum',
+        '--duration',
+        '1s',
+        '--json',
+        '--out',
+        'x/y',
+        '--out=z',
+      ]);
       expect(argv.code).toBe(3);
-      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([path.join('/repo', 'src', 'load', 'main.ts'), '--target', 'sum', '--duration', '1s', '--json', '--out', 'x/y', '--out=z']);
+      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([
+        path.join('/repo', 'src', 'load', 'main.ts'),
+        '--target',
+        'sum',
+        '--duration',
+        '1s',
+        '--json',
+        '--out',
+        'x/y',
+        '--out=z',
+      ]);
 
       const help = await loadChild(['-e', record], { SEEN: seen }, ['--duration', '1s', '--help']);
       expect(help.out).toMatch(/^sumstream load: the load tool/);
       expect(help.out).toContain('--json');
-      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([path.join('/repo', 'src', 'load', 'main.ts'), '--help']);
+      expect(JSON.parse(await readFile(seen, 'utf8'))).toEqual([
+        path.join('/repo', 'src', 'load', 'main.ts'),
+        '--help',
+      ]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

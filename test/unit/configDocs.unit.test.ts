@@ -19,7 +19,9 @@ describe('docs/configuration.md', () => {
   });
 
   it('documents every environment variable the code and the scripts read', () => {
-    const sources = [...files('src'), ...files('test/helpers'), ...files('scripts')].map((file) => readFileSync(file, 'utf8')).join('\n');
+    const sources = [...files('src'), ...files('test/helpers'), ...files('scripts')]
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
     const knobs = new Set<string>();
     const patterns = [
       /knob\.\w+\(\s*'([A-Z][A-Z0-9_]+)'/g,

@@ -38,7 +38,13 @@ const DATASOURCE = { type: 'prometheus', uid: 'prometheus' };
  * RabbitMQ 3.10 rabbitmq_prometheus with return_per_object_metrics, postgres-exporter 0.11, Prometheus.
  * Add a name here only after seeing it on the exporter's /metrics.
  */
-const EXTERNAL_SERIES = new Set(['up', 'pg_up', 'rabbitmq_queue_messages', 'rabbitmq_queue_messages_ready', 'rabbitmq_queue_messages_unacked']);
+const EXTERNAL_SERIES = new Set([
+  'up',
+  'pg_up',
+  'rabbitmq_queue_messages',
+  'rabbitmq_queue_messages_ready',
+  'rabbitmq_queue_messages_unacked',
+]);
 
 // ---------------------------------------------------------------- metric catalogue from the code
 
@@ -67,7 +73,8 @@ function buildCatalogue(): Map<string, KnownSeries> {
       const type = String(metric.type);
       const labelNames = (metric as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
       const labels = new Set([...labelNames, ...TARGET_LABELS]);
-      const add = (series: string, extra: string[] = []) => catalogue.set(series, { metric: metric.name, type, labels: new Set([...labels, ...extra]) });
+      const add = (series: string, extra: string[] = []) =>
+        catalogue.set(series, { metric: metric.name, type, labels: new Set([...labels, ...extra]) });
       if (type === 'histogram') {
         add(`${metric.name}_bucket`, ['le']);
         add(`${metric.name}_sum`);
@@ -88,7 +95,21 @@ const catalogue = buildCatalogue();
 
 // ---------------------------------------------------------------- a little PromQL reading
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'offset', 'bool', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
 
 interface Selector {
   metric: string;
@@ -177,11 +198,17 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
 
   it('has unique integer panel ids and unique titles', () => {
     const ids = panels.map((p) => p.id);
-    expect(ids.every((id) => Number.isInteger(id)), `ids: ${ids.join(', ')}`).toBe(true);
+    expect(
+      ids.every((id) => Number.isInteger(id)),
+      `ids: ${ids.join(', ')}`,
+    ).toBe(true);
     const dupIds = ids.filter((id, i) => ids.indexOf(id) !== i);
     expect(dupIds, 'duplicate panel ids').toEqual([]);
     const titles = panels.map((p) => p.title);
-    expect(titles.filter((t, i) => titles.indexOf(t) !== i), 'duplicate panel titles').toEqual([]);
+    expect(
+      titles.filter((t, i) => titles.indexOf(t) !== i),
+      'duplicate panel titles',
+    ).toEqual([]);
   });
 
   it('has only timeseries and stat panels that fit the 24-column grid', () => {
@@ -189,23 +216,34 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
       expect(['timeseries', 'stat'], `panel "${p.title}" type`).toContain(p.type);
       const g = p.gridPos;
       expect(g, `panel "${p.title}" gridPos`).toBeDefined();
-      if (g) expect(g.x >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24, `panel "${p.title}" gridPos ${JSON.stringify(g)}`).toBe(true);
+      if (g)
+        expect(
+          g.x >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24,
+          `panel "${p.title}" gridPos ${JSON.stringify(g)}`,
+        ).toBe(true);
     }
   });
 
   it('uses the provisioned Prometheus datasource (uid prometheus) on every panel and target', () => {
     for (const p of panels) {
       expect(p.datasource, `panel "${p.title}" datasource`).toEqual(DATASOURCE);
-      for (const t of p.targets ?? []) if (t.datasource) expect(t.datasource, `panel "${p.title}" target ${t.refId}`).toEqual(DATASOURCE);
+      for (const t of p.targets ?? [])
+        if (t.datasource) expect(t.datasource, `panel "${p.title}" target ${t.refId}`).toEqual(DATASOURCE);
     }
   });
 
   it('gives every panel at least one target with an expression, with unique refIds', () => {
     for (const p of panels) {
       const targets = p.targets ?? [];
-      expect(targets.some((t) => typeof t.expr === 'string' && t.expr.trim() !== ''), `panel "${p.title}" has no target with an expr`).toBe(true);
+      expect(
+        targets.some((t) => typeof t.expr === 'string' && t.expr.trim() !== ''),
+        `panel "${p.title}" has no target with an expr`,
+      ).toBe(true);
       const refIds = targets.map((t) => t.refId);
-      expect(refIds.every((r) => typeof r === 'string' && r !== ''), `panel "${p.title}" refIds`).toBe(true);
+      expect(
+        refIds.every((r) => typeof r === 'string' && r !== ''),
+        `panel "${p.title}" refIds`,
+      ).toBe(true);
       expect(new Set(refIds).size, `panel "${p.title}" duplicate refIds`).toBe(refIds.length);
     }
   });
@@ -232,7 +270,10 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
       expect(found.length, `"${panel}": one histogram_quantile per expression: ${expr}`).toBe(1);
       const [call] = found;
       if (!call) continue;
-      expect(call.start === 0 && call.end === expr.trim().length - 1, `"${panel}": histogram_quantile must be the outermost call (nothing aggregates a quantile): ${expr}`).toBe(true);
+      expect(
+        call.start === 0 && call.end === expr.trim().length - 1,
+        `"${panel}": histogram_quantile must be the outermost call (nothing aggregates a quantile): ${expr}`,
+      ).toBe(true);
       expect(call.args.length, `"${panel}": ${expr}`).toBe(2);
       const [phi, inner] = call.args as [string, string];
       expect(Number(phi) > 0 && Number(phi) < 1, `"${panel}": φ=${phi}`).toBe(true);
@@ -248,7 +289,9 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
       expect(rateCall?.end, `"${panel}": nothing but the rate() inside sum(): ${body}`).toBe(body.length - 1);
       const series = rangeArgumentMetric(rateCall?.args[0] ?? '');
       expect(series?.endsWith('_bucket'), `"${panel}": rate() over a _bucket series: ${body}`).toBe(true);
-      expect(catalogue.get(series ?? '')?.type, `"${panel}": ${series} is a histogram SumStream exports`).toBe('histogram');
+      expect(catalogue.get(series ?? '')?.type, `"${panel}": ${series} is a histogram SumStream exports`).toBe(
+        'histogram',
+      );
     }
   });
 
@@ -256,7 +299,10 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
     for (const { panel, expr } of exprs) {
       for (const fn of ['rate', 'increase', 'irate', 'deriv', 'delta']) {
         for (const { args } of calls(expr, fn)) {
-          expect(/\[\s*\$__rate_interval\s*\]\s*$/.test(args[0] ?? ''), `"${panel}": ${fn}(${args[0]}) must use [$__rate_interval]`).toBe(true);
+          expect(
+            /\[\s*\$__rate_interval\s*\]\s*$/.test(args[0] ?? ''),
+            `"${panel}": ${fn}(${args[0]}) must use [$__rate_interval]`,
+          ).toBe(true);
         }
       }
     }
@@ -283,7 +329,8 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
           if (!EXTERNAL_SERIES.has(metric)) problems.push(`"${panel}": unknown series ${metric}`);
           continue;
         }
-        for (const label of matcherLabels) if (!known.labels.has(label)) problems.push(`"${panel}": ${metric} has no label ${label}`);
+        for (const label of matcherLabels)
+          if (!known.labels.has(label)) problems.push(`"${panel}": ${metric} has no label ${label}`);
       }
     }
     expect(problems).toEqual([]);
@@ -297,7 +344,10 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
           const metric = rangeArgumentMetric(args[0] ?? '');
           const known = catalogue.get(metric ?? '');
           const ok = known && (known.type === 'counter' || (known.type === 'histogram' && metric !== known.metric));
-          if (!ok) problems.push(`"${panel}": ${fn}(${args[0]}) — ${known ? `${metric} is a ${known.type}` : 'not a known counter'}`);
+          if (!ok)
+            problems.push(
+              `"${panel}": ${fn}(${args[0]}) — ${known ? `${metric} is a ${known.type}` : 'not a known counter'}`,
+            );
         }
       }
     }
@@ -306,7 +356,9 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
 
   it('shows every metric SumStream exports', () => {
     const all = exprs.map((e) => e.expr).join('\n');
-    const missing = Object.values(METRIC).filter((name) => !new RegExp(`\\b${name}(_bucket|_sum|_count)?\\b`).test(all));
+    const missing = Object.values(METRIC).filter(
+      (name) => !new RegExp(`\\b${name}(_bucket|_sum|_count)?\\b`).test(all),
+    );
     expect(missing, 'metrics with no panel').toEqual([]);
   });
 
@@ -315,10 +367,20 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
     // Named in alerts.yml annotations.
     expect(titles).toContain('gRPC non-OK responses by code');
     // Per-stage latency, each as p50/p95/p99.
-    for (const title of ['gRPC Add latency', 'Add transaction (ledger + outbox)', 'Relay publish to broker confirm', 'Apply transaction', 'Queue time (publish to consume)', 'End-to-end latency (Add commit to sum applied)']) {
+    for (const title of [
+      'gRPC Add latency',
+      'Add transaction (ledger + outbox)',
+      'Relay publish to broker confirm',
+      'Apply transaction',
+      'Queue time (publish to consume)',
+      'End-to-end latency (Add commit to sum applied)',
+    ]) {
       const panel = panels.find((p) => p.title === title);
       expect(panel, title).toBeDefined();
-      expect(panel?.targets?.map((t) => t.legendFormat), title).toEqual(['p50', 'p95', 'p99']);
+      expect(
+        panel?.targets?.map((t) => t.legendFormat),
+        title,
+      ).toEqual(['p50', 'p95', 'p99']);
     }
   });
 
@@ -334,14 +396,26 @@ describe('Grafana dashboard deploy/grafana/dashboards/sumstream.json', () => {
 
 describe('Grafana provisioning (deploy/grafana/provisioning)', () => {
   it('provisions the Prometheus datasource the dashboard refers to, URL from PROMETHEUS_URL', () => {
-    const doc = parse(readFileSync(DATASOURCE_FILE, 'utf8')) as { apiVersion: number; datasources: Record<string, unknown>[] };
+    const doc = parse(readFileSync(DATASOURCE_FILE, 'utf8')) as {
+      apiVersion: number;
+      datasources: Record<string, unknown>[];
+    };
     expect(doc.apiVersion).toBe(1);
     expect(doc.datasources).toHaveLength(1);
-    expect(doc.datasources[0]).toMatchObject({ name: 'Prometheus', uid: 'prometheus', type: 'prometheus', access: 'proxy', url: '${PROMETHEUS_URL}' });
+    expect(doc.datasources[0]).toMatchObject({
+      name: 'Prometheus',
+      uid: 'prometheus',
+      type: 'prometheus',
+      access: 'proxy',
+      url: '${PROMETHEUS_URL}',
+    });
   });
 
   it('loads dashboards from the folder the README says to mount deploy/grafana/dashboards at', () => {
-    const doc = parse(readFileSync(DASHBOARD_PROVIDER_FILE, 'utf8')) as { apiVersion: number; providers: { type: string; options: { path: string } }[] };
+    const doc = parse(readFileSync(DASHBOARD_PROVIDER_FILE, 'utf8')) as {
+      apiVersion: number;
+      providers: { type: string; options: { path: string } }[];
+    };
     expect(doc.apiVersion).toBe(1);
     expect(doc.providers).toHaveLength(1);
     expect(doc.providers[0]?.type).toBe('file');
@@ -375,7 +449,8 @@ describe('alert expressions (deploy/prometheus/alerts.yml)', () => {
     const problems: string[] = [];
     for (const { alert, expr } of alerts) {
       for (const name of expr.match(/\bsumstream_[a-z0-9_]+/g) ?? []) {
-        if (!names.has(name) && !names.has(name.replace(/_(bucket|sum|count)$/, ''))) problems.push(`${alert}: ${name} not in METRIC`);
+        if (!names.has(name) && !names.has(name.replace(/_(bucket|sum|count)$/, '')))
+          problems.push(`${alert}: ${name} not in METRIC`);
       }
       for (const { metric, matcherLabels } of selectors(expr)) {
         const known = catalogue.get(metric);
@@ -383,7 +458,8 @@ describe('alert expressions (deploy/prometheus/alerts.yml)', () => {
           if (!EXTERNAL_SERIES.has(metric)) problems.push(`${alert}: unknown series ${metric}`);
           continue;
         }
-        for (const label of matcherLabels) if (!known.labels.has(label)) problems.push(`${alert}: ${metric} has no label ${label}`);
+        for (const label of matcherLabels)
+          if (!known.labels.has(label)) problems.push(`${alert}: ${metric} has no label ${label}`);
       }
     }
     expect(problems).toEqual([]);

@@ -60,8 +60,12 @@ describe('debeziumEnv', () => {
   });
 
   it('refuses what JDBC cannot connect to, naming the variable and the form it needs', () => {
-    expect(() => debeziumEnv({ ...base, databaseUrl: 'postgres://u:p@localhost' })).toThrow(/DATABASE_URL must name a TCP host and a database/);
-    expect(() => debeziumEnv({ ...base, databaseUrl: 'postgres:///db?host=/var/run/postgresql' })).toThrow(/Unix sockets are not supported/);
+    expect(() => debeziumEnv({ ...base, databaseUrl: 'postgres://u:p@localhost' })).toThrow(
+      /DATABASE_URL must name a TCP host and a database/,
+    );
+    expect(() => debeziumEnv({ ...base, databaseUrl: 'postgres:///db?host=/var/run/postgresql' })).toThrow(
+      /Unix sockets are not supported/,
+    );
     expect(() => debeziumEnv({ ...base, amqpUrl: 'http://127.0.0.1:5672' })).toThrow(/AMQP_URL uses protocol http:/);
     expect(() => debeziumEnv({ ...base, databaseUrl: 'not a url' })).toThrow(/DATABASE_URL is not a valid URL/);
   });

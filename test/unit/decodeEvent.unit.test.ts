@@ -8,7 +8,10 @@ const payload = { id: ID, a: '2', b: '3', amount: '5', acceptedAt: '2026-01-01T0
 describe('decodeEvent', () => {
   it('decodes the relay payload with its message id', () => {
     const decoded = decodeEvent(json(payload), { messageId: ID, type: 'AdditionAccepted', headers: { id: ID } });
-    expect(decoded).toEqual({ kind: 'apply', event: { eventId: ID, amount: 5n, acceptedAtMs: Date.parse(payload.acceptedAt) } });
+    expect(decoded).toEqual({
+      kind: 'apply',
+      event: { eventId: ID, amount: 5n, acceptedAtMs: Date.parse(payload.acceptedAt) },
+    });
   });
 
   it('keeps amounts beyond 2^53 exact', () => {
@@ -23,18 +26,39 @@ describe('decodeEvent', () => {
   });
 
   it('accepts a payload delivered as a JSON string (Debezium outbox router without expansion)', () => {
-    expect(decodeEvent(json(JSON.stringify(payload)), { headers: { id: ID } })).toMatchObject({ kind: 'apply', event: { eventId: ID, amount: 5n } });
+    expect(decodeEvent(json(JSON.stringify(payload)), { headers: { id: ID } })).toMatchObject({
+      kind: 'apply',
+      event: { eventId: ID, amount: 5n },
+    });
   });
 
   it("accepts Debezium's raw envelope of our outbox, with and without schemas", () => {
-    const after = { id: ID, aggregatetype: 'addition', aggregateid: ID, type: 'AdditionAccepted', payload: JSON.stringify(payload) };
-    expect(decodeEvent(json({ before: null, after, op: 'c' }))).toMatchObject({ kind: 'apply', event: { eventId: ID, amount: 5n } });
-    expect(decodeEvent(json({ schema: {}, payload: { before: null, after, op: 'r' } }))).toMatchObject({ kind: 'apply', event: { eventId: ID } });
+    const after = {
+      id: ID,
+      aggregatetype: 'addition',
+      aggregateid: ID,
+      type: 'AdditionAccepted',
+      payload: JSON.stringify(payload),
+    };
+    expect(decodeEvent(json({ before: null, after, op: 'c' }))).toMatchObject({
+      kind: 'apply',
+      event: { eventId: ID, amount: 5n },
+    });
+    expect(decodeEvent(json({ schema: {}, payload: { before: null, after, op: 'r' } }))).toMatchObject({
+      kind: 'apply',
+      event: { eventId: ID },
+    });
   });
 
   it("accepts the original's envelope (outbox.msg), keyed by its row id, ops c and r", () => {
-    const envelope = { schema: {}, payload: { before: null, after: { id: 42, msg: 7 }, op: 'r', ts_ms: 1_700_000_000_000 } };
-    expect(decodeEvent(json(envelope))).toEqual({ kind: 'apply', event: { eventId: 'original-outbox:42', amount: 7n, acceptedAtMs: 1_700_000_000_000 } });
+    const envelope = {
+      schema: {},
+      payload: { before: null, after: { id: 42, msg: 7 }, op: 'r', ts_ms: 1_700_000_000_000 },
+    };
+    expect(decodeEvent(json(envelope))).toEqual({
+      kind: 'apply',
+      event: { eventId: 'original-outbox:42', amount: 7n, acceptedAtMs: 1_700_000_000_000 },
+    });
   });
 
   it('ignores tombstones and update/delete change events', () => {

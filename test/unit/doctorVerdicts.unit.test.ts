@@ -13,25 +13,44 @@ import {
 } from '../../src/cli/doctor/postgresVerdicts.js';
 
 const MIB = 1024n * 1024n;
-const slot = (over: Partial<SlotState> = {}): SlotState => ({ name: 'sumstream_relay', plugin: 'pgoutput', database: 'sumstream', active: true, walStatus: 'reserved', lagBytes: 0n, ...over });
+const slot = (over: Partial<SlotState> = {}): SlotState => ({
+  name: 'sumstream_relay',
+  plugin: 'pgoutput',
+  database: 'sumstream',
+  active: true,
+  walStatus: 'reserved',
+  lagBytes: 0n,
+  ...over,
+});
 
 describe('doctor verdicts', () => {
   it('PostgreSQL version: OK from 15, WARN for older servers with logical replication, FAIL before 10', () => {
     expect(versionVerdict('16.4', 160004).status).toBe('OK');
     expect(versionVerdict('15.14 (Debian 15.14-0+deb12u1)', 150014).status).toBe('OK');
-    expect(versionVerdict('14.2', 140002)).toMatchObject({ status: 'WARN', fix: expect.stringMatching(/tested on PostgreSQL 15 and 16/) });
+    expect(versionVerdict('14.2', 140002)).toMatchObject({
+      status: 'WARN',
+      fix: expect.stringMatching(/tested on PostgreSQL 15 and 16/),
+    });
     expect(versionVerdict('9.6.1', 90601).status).toBe('FAIL');
   });
 
   it('replication slots: FAIL only when the relay would need a slot and none is free', () => {
-    expect(slotCapacityVerdict({ maxSlots: 10, usedSlots: 10, slotExists: false }, 'sumstream_relay')).toMatchObject({ status: 'FAIL', fix: expect.stringMatching(/max_replication_slots/) });
+    expect(slotCapacityVerdict({ maxSlots: 10, usedSlots: 10, slotExists: false }, 'sumstream_relay')).toMatchObject({
+      status: 'FAIL',
+      fix: expect.stringMatching(/max_replication_slots/),
+    });
     expect(slotCapacityVerdict({ maxSlots: 10, usedSlots: 10, slotExists: true }, 'sumstream_relay').status).toBe('OK');
     expect(slotCapacityVerdict({ maxSlots: 10, usedSlots: 9, slotExists: false }, 'sumstream_relay').status).toBe('OK');
-    expect(slotCapacityVerdict({ maxSlots: 0, usedSlots: 0, slotExists: false }, 'sumstream_relay').status).toBe('FAIL');
+    expect(slotCapacityVerdict({ maxSlots: 0, usedSlots: 0, slotExists: false }, 'sumstream_relay').status).toBe(
+      'FAIL',
+    );
   });
 
   it('WAL senders: FAIL only when the relay is not streaming and none is free', () => {
-    expect(senderCapacityVerdict({ maxSenders: 2, usedSenders: 2, slotActive: false })).toMatchObject({ status: 'FAIL', fix: expect.stringMatching(/max_wal_senders/) });
+    expect(senderCapacityVerdict({ maxSenders: 2, usedSenders: 2, slotActive: false })).toMatchObject({
+      status: 'FAIL',
+      fix: expect.stringMatching(/max_wal_senders/),
+    });
     expect(senderCapacityVerdict({ maxSenders: 2, usedSenders: 2, slotActive: true }).status).toBe('OK');
     expect(senderCapacityVerdict({ maxSenders: 10, usedSenders: 0, slotActive: false }).status).toBe('OK');
   });
@@ -41,25 +60,56 @@ describe('doctor verdicts', () => {
     expect(publicationVerdict(good, 'sumstream_outbox', 'public.outbox').status).toBe('OK');
     expect(publicationVerdict({ ...good, exists: false }, 'sumstream_outbox', 'public.outbox')).toMatchObject({
       status: 'FAIL',
-      fix: expect.stringMatching(/npx sumstream migrate.*CREATE PUBLICATION sumstream_outbox FOR TABLE public\.outbox WITH \(publish = 'insert'\)/),
+      fix: expect.stringMatching(
+        /npx sumstream migrate.*CREATE PUBLICATION sumstream_outbox FOR TABLE public\.outbox WITH \(publish = 'insert'\)/,
+      ),
     });
-    expect(publicationVerdict({ ...good, coversTable: false }, 'sumstream_outbox', 'public.outbox')).toMatchObject({ status: 'FAIL', fix: 'ALTER PUBLICATION sumstream_outbox ADD TABLE public.outbox;' });
-    expect(publicationVerdict({ ...good, publishesInsert: false }, 'sumstream_outbox', 'public.outbox').status).toBe('FAIL');
+    expect(publicationVerdict({ ...good, coversTable: false }, 'sumstream_outbox', 'public.outbox')).toMatchObject({
+      status: 'FAIL',
+      fix: 'ALTER PUBLICATION sumstream_outbox ADD TABLE public.outbox;',
+    });
+    expect(publicationVerdict({ ...good, publishesInsert: false }, 'sumstream_outbox', 'public.outbox').status).toBe(
+      'FAIL',
+    );
   });
 
   it('slots: missing relay slot and inactive slots WARN, lost or foreign ones FAIL, lag over the limit WARNs', () => {
-    expect(relaySlotVerdict(undefined, 'sumstream_relay', 'sumstream', 64n * MIB)).toMatchObject({ status: 'WARN', detail: expect.stringMatching(/creates it at its first start/) });
-    expect(relaySlotVerdict(slot(), 'sumstream_relay', 'sumstream', 64n * MIB)).toMatchObject({ status: 'OK', detail: 'active, lag 0 B' });
-    expect(slotVerdict(slot({ active: false, lagBytes: 3n * MIB }), 'sumstream', 64n * MIB)).toMatchObject({ status: 'WARN', detail: 'inactive, lag 3.0 MiB: nothing streams from it, so it holds WAL' });
-    expect(slotVerdict(slot({ lagBytes: 65n * MIB }), 'sumstream', 64n * MIB)).toMatchObject({ status: 'WARN', detail: 'active, lag 65.0 MiB (over 64.0 MiB)' });
-    expect(slotVerdict(slot({ walStatus: 'lost' }), 'sumstream', 64n * MIB)).toMatchObject({ status: 'FAIL', fix: expect.stringMatching(/republish/) });
-    expect(slotVerdict(slot({ plugin: 'test_decoding' }), 'sumstream', 64n * MIB)).toMatchObject({ status: 'FAIL', detail: 'uses the test_decoding plugin; the relay reads pgoutput' });
-    expect(slotVerdict(slot({ database: 'other' }), 'sumstream', 64n * MIB)).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^belongs to database other, not sumstream/) });
+    expect(relaySlotVerdict(undefined, 'sumstream_relay', 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'WARN',
+      detail: expect.stringMatching(/creates it at its first start/),
+    });
+    expect(relaySlotVerdict(slot(), 'sumstream_relay', 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'OK',
+      detail: 'active, lag 0 B',
+    });
+    expect(slotVerdict(slot({ active: false, lagBytes: 3n * MIB }), 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'WARN',
+      detail: 'inactive, lag 3.0 MiB: nothing streams from it, so it holds WAL',
+    });
+    expect(slotVerdict(slot({ lagBytes: 65n * MIB }), 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'WARN',
+      detail: 'active, lag 65.0 MiB (over 64.0 MiB)',
+    });
+    expect(slotVerdict(slot({ walStatus: 'lost' }), 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'FAIL',
+      fix: expect.stringMatching(/republish/),
+    });
+    expect(slotVerdict(slot({ plugin: 'test_decoding' }), 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'FAIL',
+      detail: 'uses the test_decoding plugin; the relay reads pgoutput',
+    });
+    expect(slotVerdict(slot({ database: 'other' }), 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'FAIL',
+      detail: expect.stringMatching(/^belongs to database other, not sumstream/),
+    });
   });
 
   it('migrations: none or pending FAIL with `sumstream migrate`, unknown ones WARN', () => {
     const files = ['0001_a.sql', '0002_b.sql'];
-    expect(migrationsVerdict(files, undefined)).toMatchObject({ status: 'FAIL', fix: expect.stringMatching(/npx sumstream migrate/) });
+    expect(migrationsVerdict(files, undefined)).toMatchObject({
+      status: 'FAIL',
+      fix: expect.stringMatching(/npx sumstream migrate/),
+    });
     expect(migrationsVerdict(files, ['0001_a.sql'])).toMatchObject({ status: 'FAIL', detail: '1 pending: 0002_b.sql' });
     expect(migrationsVerdict(files, files)).toMatchObject({ status: 'OK', detail: 'all 2 applied (0002_b.sql last)' });
     expect(migrationsVerdict(files, [...files, '0003_c.sql']).status).toBe('WARN');
@@ -76,7 +126,13 @@ describe('doctor report', () => {
   it('counts the verdicts, is ok without FAIL, and prints each fix under its line', () => {
     const report = doctorReport(
       [
-        { group: 'PostgreSQL', name: 'wal_level', status: 'FAIL', detail: "PostgreSQL wal_level is 'replica'; CDC needs 'logical'.", fix: 'Run ALTER SYSTEM SET wal_level = logical;' },
+        {
+          group: 'PostgreSQL',
+          name: 'wal_level',
+          status: 'FAIL',
+          detail: "PostgreSQL wal_level is 'replica'; CDC needs 'logical'.",
+          fix: 'Run ALTER SYSTEM SET wal_level = logical;',
+        },
         { group: 'RabbitMQ', name: 'reachable', status: 'OK', detail: 'RabbitMQ 3.13.7, vhost /' },
         { group: 'Processes', name: 'cdc-relay', status: 'WARN', detail: 'not running', fix: 'Start it.' },
       ],
@@ -84,7 +140,9 @@ describe('doctor report', () => {
     );
     expect(report).toMatchObject({ ok: false, summary: { OK: 1, WARN: 1, FAIL: 1 } });
     const text = formatDoctorReport(report);
-    expect(text).toMatch(/^PostgreSQL {2}postgres:\/\/u:\*\*\*@h:1\/d\n {2}FAIL {2}wal_level {2,}PostgreSQL wal_level is 'replica'.*\n {8}fix: Run ALTER SYSTEM SET wal_level = logical;$/m);
+    expect(text).toMatch(
+      /^PostgreSQL {2}postgres:\/\/u:\*\*\*@h:1\/d\n {2}FAIL {2}wal_level {2,}PostgreSQL wal_level is 'replica'.*\n {8}fix: Run ALTER SYSTEM SET wal_level = logical;$/m,
+    );
     expect(text).toMatch(/^ {2}OK {4}reachable {2,}RabbitMQ 3\.13\.7, vhost \/$/m);
     expect(text).toMatch(/1 OK, 1 WARN, 1 FAIL: SumStream cannot work as configured/);
     expect(doctorReport([], { PostgreSQL: '', RabbitMQ: '', Processes: '' }).ok).toBe(true);

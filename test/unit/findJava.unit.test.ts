@@ -23,16 +23,23 @@ describe('findJava', () => {
   afterAll(() => rm(jvm, { recursive: true, force: true }));
 
   it('picks the highest JDK that is new enough', () => {
-    expect(findJava({ minMajor: 21, jvmDirs: [jvm] })).toEqual({ bin: path.join(jvm, 'temurin-25-jdk', 'bin', 'java'), major: 25 });
+    expect(findJava({ minMajor: 21, jvmDirs: [jvm] })).toEqual({
+      bin: path.join(jvm, 'temurin-25-jdk', 'bin', 'java'),
+      major: 25,
+    });
   });
 
   it('prefers JAVA_HOME when it is new enough, and passes over it when it is not', () => {
     expect(findJava({ minMajor: 21, jvmDirs: [jvm], javaHome: path.join(jvm, 'temurin-21-jdk') })?.major).toBe(21);
-    expect(findJava({ minMajor: 21, jvmDirs: [jvm], javaHome: path.join(jvm, 'java-17-openjdk-amd64') })?.major).toBe(25);
+    expect(findJava({ minMajor: 21, jvmDirs: [jvm], javaHome: path.join(jvm, 'java-17-openjdk-amd64') })?.major).toBe(
+      25,
+    );
   });
 
   it('reads old-style versions and says what it found when nothing qualifies', () => {
     expect(findJava({ minMajor: 99, jvmDirs: [jvm] })).toBeUndefined();
-    expect(describeJava({ minMajor: 99, jvmDirs: [jvm] })).toMatch(/^Java 25 \(.*\), Java 21 \(.*\), Java 17 \(.*\), Java 8 \(.*\)/);
+    expect(describeJava({ minMajor: 99, jvmDirs: [jvm] })).toMatch(
+      /^Java 25 \(.*\), Java 21 \(.*\), Java 17 \(.*\), Java 8 \(.*\)/,
+    );
   });
 });

@@ -10,19 +10,44 @@ function exactPercentile(sorted: number[], percent: number): number {
 
 describe('LatencyHistogram', () => {
   it('summarises an empty histogram as zeros', () => {
-    expect(new LatencyHistogram().summary()).toEqual({ count: 0, min: 0, mean: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0, max: 0 });
+    expect(new LatencyHistogram().summary()).toEqual({
+      count: 0,
+      min: 0,
+      mean: 0,
+      p50: 0,
+      p90: 0,
+      p95: 0,
+      p99: 0,
+      p999: 0,
+      max: 0,
+    });
   });
 
   it('counts small values exactly', () => {
     const histogram = new LatencyHistogram();
     for (let value = 1; value <= 1000; value++) histogram.record(value);
-    expect(histogram.summary()).toEqual({ count: 1000, min: 1, mean: 500.5, p50: 500, p90: 900, p95: 950, p99: 990, p999: 999, max: 1000 });
+    expect(histogram.summary()).toEqual({
+      count: 1000,
+      min: 1,
+      mean: 500.5,
+      p50: 500,
+      p90: 900,
+      p95: 950,
+      p99: 990,
+      p999: 999,
+      max: 1000,
+    });
   });
 
   it('keeps percentiles of 1..1,000,000 µs within 0.1 %', () => {
     const histogram = new LatencyHistogram(11);
     for (let value = 1; value <= 1_000_000; value++) histogram.record(value);
-    for (const [percent, exact] of [[50, 500_000], [90, 900_000], [99, 990_000], [99.9, 999_000]] as const) {
+    for (const [percent, exact] of [
+      [50, 500_000],
+      [90, 900_000],
+      [99, 990_000],
+      [99.9, 999_000],
+    ] as const) {
       const reported = histogram.percentile(percent);
       expect(Math.abs(reported - exact) / exact).toBeLessThanOrEqual(1 / 1024);
     }
@@ -39,7 +64,10 @@ describe('LatencyHistogram', () => {
         (values, percent, bits) => {
           const histogram = new LatencyHistogram(bits);
           for (const value of values) histogram.record(value);
-          const exact = exactPercentile([...values].sort((x, y) => x - y), percent);
+          const exact = exactPercentile(
+            [...values].sort((x, y) => x - y),
+            percent,
+          );
           const reported = histogram.percentile(percent);
           // The bucket holding the exact value spans at most exact × 2^-(bits-1); the reported value is its top.
           expect(reported).toBeGreaterThanOrEqual(exact);

@@ -4,21 +4,38 @@ import { productionProblems } from '../../src/shared/config/productionProblems.j
 import { bearerTokenCheck } from '../../src/add-service/bearerTokenCheck.js';
 import { TokenBucket } from '../../src/shared/tokenBucket.js';
 
-const strong = { DATABASE_URL: 'postgres://app:Zq7-long-secret@db/sumstream', AMQP_URL: 'amqp://app:Xw9-long-secret@mq' };
+const strong = {
+  DATABASE_URL: 'postgres://app:Zq7-long-secret@db/sumstream',
+  AMQP_URL: 'amqp://app:Xw9-long-secret@mq',
+};
 
 describe('production mode', () => {
   it('refuses guest/guest (also implied by a URL without credentials), empty and default passwords, and Grafana admin/admin', () => {
-    expect(productionProblems({ databaseUrl: 'postgres://app@db/x', amqpUrl: 'amqp://guest:guest@mq' }, { GF_SECURITY_ADMIN_PASSWORD: 'admin' })).toEqual([
+    expect(
+      productionProblems(
+        { databaseUrl: 'postgres://app@db/x', amqpUrl: 'amqp://guest:guest@mq' },
+        { GF_SECURITY_ADMIN_PASSWORD: 'admin' },
+      ),
+    ).toEqual([
       'DATABASE_URL has no password; give the role a strong password and put it in DATABASE_URL.',
       'AMQP_URL uses the guest user; create a RabbitMQ user with a strong password and put it in AMQP_URL.',
       'GF_SECURITY_ADMIN_PASSWORD is a default password; set a strong one.',
     ]);
-    expect(productionProblems({ databaseUrl: 'postgres://sumstream:sumstream@db/x', amqpUrl: 'amqp://mq' }, {})).toHaveLength(2);
-    expect(productionProblems({ databaseUrl: strong.DATABASE_URL, amqpUrl: strong.AMQP_URL }, { GRAFANA_ADMIN_PASSWORD: 'Kp2-long' })).toEqual([]);
+    expect(
+      productionProblems({ databaseUrl: 'postgres://sumstream:sumstream@db/x', amqpUrl: 'amqp://mq' }, {}),
+    ).toHaveLength(2);
+    expect(
+      productionProblems(
+        { databaseUrl: strong.DATABASE_URL, amqpUrl: strong.AMQP_URL },
+        { GRAFANA_ADMIN_PASSWORD: 'Kp2-long' },
+      ),
+    ).toEqual([]);
   });
 
   it('is switched on by SUMSTREAM_PRODUCTION or NODE_ENV=production, and then stops the process with every problem listed', () => {
-    expect(() => commonConfig({ NODE_ENV: 'production' })).toThrow(/Production mode refuses to start:\n- DATABASE_URL has a default password.*\n- AMQP_URL uses a default or empty password/);
+    expect(() => commonConfig({ NODE_ENV: 'production' })).toThrow(
+      /Production mode refuses to start:\n- DATABASE_URL has a default password.*\n- AMQP_URL uses a default or empty password/,
+    );
     expect(() => commonConfig({ SUMSTREAM_PRODUCTION: 'true', ...strong })).not.toThrow();
     expect(commonConfig({}).production).toBe(false);
   });

@@ -11,13 +11,22 @@ describe('read tokens', () => {
   });
 
   it('refuses a malformed token as invalid, saying what to send', () => {
-    for (const token of ['', 'abc', `${randomUUID()}x`, ' '.repeat(3), 'x'.repeat(500), "'; DROP TABLE processed_events; --"]) {
+    for (const token of [
+      '',
+      'abc',
+      `${randomUUID()}x`,
+      ' '.repeat(3),
+      'x'.repeat(500),
+      "'; DROP TABLE processed_events; --",
+    ]) {
       expect(() => eventIdOfReadToken(token)).toThrow(SumStreamError);
       try {
         eventIdOfReadToken(token);
       } catch (error) {
         expect((error as SumStreamError).kind).toBe('invalid');
-        expect((error as Error).message).toMatch(/^Malformed read token .*: pass the read_token of an AddResponse unchanged\.$/);
+        expect((error as Error).message).toMatch(
+          /^Malformed read token .*: pass the read_token of an AddResponse unchanged\.$/,
+        );
         expect((error as Error).message.length).toBeLessThan(200);
       }
     }

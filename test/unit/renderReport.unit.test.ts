@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { LATENCY_NOTE, type LoadReport, niceTicks, renderHtml, renderMarkdown, renderSvg, type TargetReport } from '../../src/load/renderReport.js';
+import {
+  LATENCY_NOTE,
+  type LoadReport,
+  niceTicks,
+  renderHtml,
+  renderMarkdown,
+  renderSvg,
+  type TargetReport,
+} from '../../src/load/renderReport.js';
 
 function target(name: 'add' | 'sum', overrides: Partial<TargetReport> = {}): TargetReport {
   return {
@@ -27,7 +35,20 @@ const report: LoadReport = {
   tool: 'sumstream-load',
   startedAt: '2025-11-26T02:00:00.000Z',
   finishedAt: '2025-11-26T02:00:03.500Z',
-  settings: { mode: 'open', targets: ['add', 'sum'], rate: 1000, connections: 100, workers: undefined, thinkMs: undefined, durationMs: 3000, maxRequests: undefined, maxInFlight: 20000, timeoutMs: 10000, grpc: '127.0.0.1:50051', rest: 'http://127.0.0.1:4000/' },
+  settings: {
+    mode: 'open',
+    targets: ['add', 'sum'],
+    rate: 1000,
+    connections: 100,
+    workers: undefined,
+    thinkMs: undefined,
+    durationMs: 3000,
+    maxRequests: undefined,
+    maxInFlight: 20000,
+    timeoutMs: 10000,
+    grpc: '127.0.0.1:50051',
+    rest: 'http://127.0.0.1:4000/',
+  },
   latencyNote: LATENCY_NOTE.open,
   targets: [target('add'), target('sum', { errors: 0, ok: 3000, errorRate: 0, errorsByKind: {} })],
   sumCheck: {
@@ -50,9 +71,13 @@ describe('renderMarkdown', () => {
     const markdown = renderMarkdown(report);
     const lines = markdown.split('\n');
     const head = lines.findIndex((line) => line.startsWith('| target |'));
-    expect(lines[head]).toBe('| target | requests | ok | errors | dropped | error rate | req/s | min | mean | p50 | p90 | p95 | p99 | p99.9 | max |');
+    expect(lines[head]).toBe(
+      '| target | requests | ok | errors | dropped | error rate | req/s | min | mean | p50 | p90 | p95 | p99 | p99.9 | max |',
+    );
     expect(lines[head + 1]).toMatch(/^\|---\|(---:\|){14}$/);
-    expect(lines[head + 2]).toBe('| gRPC Add | 3,000 | 2,997 | 3 | 0 | 0.100% | 996.7 | 0.41 | 1.87 | 1.50 | 2.75 | 3.10 | 7.25 | 15.20 | 31.90 |');
+    expect(lines[head + 2]).toBe(
+      '| gRPC Add | 3,000 | 2,997 | 3 | 0 | 0.100% | 996.7 | 0.41 | 1.87 | 1.50 | 2.75 | 3.10 | 7.25 | 15.20 | 31.90 |',
+    );
     expect(lines[head + 3]).toMatch(/^\| REST GET \/sum \| 3,000 \| 3,000 \| 0 \| 0 \| 0\.00% \|/);
     expect(markdown).toContain('- add: UNAVAILABLE × 3');
     expect(markdown).toContain('## Sum check: PASS');

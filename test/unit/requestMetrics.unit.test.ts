@@ -17,8 +17,19 @@ describe('RequestMetrics', () => {
       outcomeLabel: 'status',
       buckets: LATENCY_BUCKETS_SECONDS,
     });
-    const counter = new Counter({ name: 'x_http_requests_total', help: 'HTTP requests, by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [reference] });
-    const histogram = new Histogram({ name: 'x_http_request_duration_seconds', help: 'HTTP request duration.', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS_SECONDS, registers: [reference] });
+    const counter = new Counter({
+      name: 'x_http_requests_total',
+      help: 'HTTP requests, by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [reference],
+    });
+    const histogram = new Histogram({
+      name: 'x_http_request_duration_seconds',
+      help: 'HTTP request duration.',
+      labelNames: ['route', 'method'],
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers: [reference],
+    });
 
     // Durations on bucket bounds, between them, below the first and above the last.
     const requests: [string, string, number, number][] = [
@@ -38,7 +49,8 @@ describe('RequestMetrics', () => {
       }
     }
     // Label order inside the braces carries no meaning in the exposition format.
-    const normal = (line: string): string => line.replace(/\{([^}]*)\}/, (_m, labels: string) => `{${labels.split(',').sort().join(',')}}`);
+    const normal = (line: string): string =>
+      line.replace(/\{([^}]*)\}/, (_m, labels: string) => `{${labels.split(',').sort().join(',')}}`);
     // A stream that ends is counted without a duration.
     metrics.count(['/sum/stream', 'GET'], 200);
     counter.inc({ route: '/sum/stream', method: 'GET', status: '200' });

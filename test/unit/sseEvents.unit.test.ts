@@ -4,8 +4,12 @@ import { formatRetry, formatSumEvent, KEEPALIVE_COMMENT, parseLastEventId } from
 describe('GET /sum/stream events', () => {
   it('writes id, event and data with the sum as an exact JSON integer', () => {
     const sum = (2n ** 63n - 1n) * 3n;
-    expect(formatSumEvent({ sum: String(sum), appliedEvents: '3' })).toBe(`id: 3\nevent: sum\ndata: {"sum":${sum},"applied_events":3}\n\n`);
-    expect(formatSumEvent({ sum: '-12', appliedEvents: '0' })).toBe('id: 0\nevent: sum\ndata: {"sum":-12,"applied_events":0}\n\n');
+    expect(formatSumEvent({ sum: String(sum), appliedEvents: '3' })).toBe(
+      `id: 3\nevent: sum\ndata: {"sum":${sum},"applied_events":3}\n\n`,
+    );
+    expect(formatSumEvent({ sum: '-12', appliedEvents: '0' })).toBe(
+      'id: 0\nevent: sum\ndata: {"sum":-12,"applied_events":0}\n\n',
+    );
   });
 
   it('writes the retry hint and the keep-alive comment as complete blocks', () => {
@@ -17,6 +21,7 @@ describe('GET /sum/stream events', () => {
     expect(parseLastEventId('42')).toBe(42n);
     expect(parseLastEventId(' 9007199254740993 ')).toBe(9007199254740993n);
     expect(parseLastEventId(['7', '8'])).toBe(7n);
-    for (const value of [undefined, null, '', 'abc', '-1', '1.5', '1e3', '9'.repeat(31)]) expect(parseLastEventId(value)).toBeUndefined();
+    for (const value of [undefined, null, '', 'abc', '-1', '1.5', '1e3', '9'.repeat(31)])
+      expect(parseLastEventId(value)).toBeUndefined();
   });
 });

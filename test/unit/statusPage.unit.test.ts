@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/shared/metrics/createRegistry.js';
 import { createSumMetrics } from '../../src/sum-service/sumMetrics.js';
-import { computeStatus, pickBaseline, retainSamples, type StatusInput } from '../../src/sum-service/statusPage/computeStatus.js';
+import {
+  computeStatus,
+  pickBaseline,
+  retainSamples,
+  type StatusInput,
+} from '../../src/sum-service/statusPage/computeStatus.js';
 import { histogramDelta, histogramQuantile } from '../../src/shared/metrics/histogramQuantile.js';
 import { renderStatusPage } from '../../src/sum-service/statusPage/renderStatusPage.js';
 import { sampleFromMetrics, type StatusSample } from '../../src/sum-service/statusPage/statusSample.js';
@@ -47,7 +52,10 @@ describe('histogramQuantile (as Prometheus histogram_quantile)', () => {
 
   it('subtracts an earlier snapshot bucket by bucket, and ignores one from other buckets or before a reset', () => {
     const later = { bounds: [1, Infinity], counts: [10, 12] };
-    expect(histogramDelta(later, { bounds: [1, Infinity], counts: [4, 5] })).toEqual({ bounds: [1, Infinity], counts: [6, 7] });
+    expect(histogramDelta(later, { bounds: [1, Infinity], counts: [4, 5] })).toEqual({
+      bounds: [1, Infinity],
+      counts: [6, 7],
+    });
     expect(histogramDelta(later, { bounds: [2, Infinity], counts: [4, 5] })).toBe(later);
     expect(histogramDelta(later, { bounds: [1, Infinity], counts: [40, 50] })).toBe(later);
     expect(histogramDelta(later, undefined)).toBe(later);
@@ -78,7 +86,12 @@ describe('sampleFromMetrics', () => {
 
   it('leaves out what the registry does not have', () => {
     const s = sampleFromMetrics([], 5);
-    expect(s).toMatchObject({ applied: 0, endToEnd: undefined, processStartSeconds: undefined, residentMemoryBytes: undefined });
+    expect(s).toMatchObject({
+      applied: 0,
+      endToEnd: undefined,
+      processStartSeconds: undefined,
+      residentMemoryBytes: undefined,
+    });
   });
 });
 
@@ -87,13 +100,21 @@ describe('computeStatus', () => {
     const status = computeStatus(probes());
     expect(status.window_seconds).toBe(10);
     expect(status.events_applied_per_second).toBe(10);
-    expect(status.end_to_end_latency_seconds.recent).toEqual({ p50: expect.closeTo(0.025517, 6), p99: expect.closeTo(0.55, 6), events: 100 });
+    expect(status.end_to_end_latency_seconds.recent).toEqual({
+      p50: expect.closeTo(0.025517, 6),
+      p99: expect.closeTo(0.55, 6),
+      events: 100,
+    });
     expect(status.end_to_end_latency_seconds.since_start?.events).toBe(100);
     expect(status.generated_at).toBe('1970-01-01T00:00:20.000Z');
   });
 
   it('has no rate before a second sample, and no recent latency when nothing was applied in the window', () => {
-    expect(computeStatus(probes({ baseline: undefined }))).toMatchObject({ window_seconds: null, events_applied_per_second: null, end_to_end_latency_seconds: { recent: null } });
+    expect(computeStatus(probes({ baseline: undefined }))).toMatchObject({
+      window_seconds: null,
+      events_applied_per_second: null,
+      end_to_end_latency_seconds: { recent: null },
+    });
     const idle = computeStatus(probes({ baseline: sample(10_000, 130, [40, 98, 100, 100]) }));
     expect(idle.events_applied_per_second).toBe(0);
     expect(idle.end_to_end_latency_seconds.recent).toBeNull();
@@ -106,7 +127,9 @@ describe('computeStatus', () => {
       main: { name: 'addition', messages_ready: 7, consumers: 1 },
       dead_letter: { name: 'addition.dead-letter', messages_ready: 0, consumers: 0 },
     });
-    expect(status.replication_slots).toEqual({ slots: [{ slot_name: 'sumstream_relay', plugin: 'pgoutput', active: true, lag_bytes: 1234 }] });
+    expect(status.replication_slots).toEqual({
+      slots: [{ slot_name: 'sumstream_relay', plugin: 'pgoutput', active: true, lag_bytes: 1234 }],
+    });
     expect(status.health).toEqual({
       status: 'ok',
       problems: [],
@@ -151,7 +174,9 @@ describe('pickBaseline and retainSamples', () => {
   });
 
   it('keeps the samples within the window plus the newest one before it', () => {
-    expect(retainSamples(samples, sample(16_000, 5), 10_000).map((s) => s.atMs)).toEqual([5_000, 9_000, 13_000, 16_000]);
+    expect(retainSamples(samples, sample(16_000, 5), 10_000).map((s) => s.atMs)).toEqual([
+      5_000, 9_000, 13_000, 16_000,
+    ]);
     expect(retainSamples(samples, sample(60_000, 5), 10_000).map((s) => s.atMs)).toEqual([13_000, 60_000]);
   });
 });
@@ -160,12 +185,20 @@ describe('renderStatusPage', () => {
   const template = '<p id="sum">{{sum}}</p><span>{{appliedEvents}}</span><i>{{renderedAt}}</i>';
 
   it('fills in the exact digits of a sum beyond 2^53 and the time in UTC', () => {
-    const html = renderStatusPage(template, { sum: '27670116110564327421', appliedEvents: '3' }, new Date('2025-01-02T03:04:05.678Z'));
+    const html = renderStatusPage(
+      template,
+      { sum: '27670116110564327421', appliedEvents: '3' },
+      new Date('2025-01-02T03:04:05.678Z'),
+    );
     expect(html).toBe('<p id="sum">27670116110564327421</p><span>3</span><i>03:04:05 UTC</i>');
   });
 
   it('says the sum is unavailable when the store cannot be read, and escapes what it writes', () => {
-    expect(renderStatusPage(template, undefined, new Date(0))).toBe('<p id="sum">unavailable</p><span>—</span><i>00:00:00 UTC</i>');
-    expect(renderStatusPage('{{sum}}', { sum: '<b>&"\'', appliedEvents: '0' }, new Date(0))).toBe('&#60;b&#62;&#38;&#34;&#39;');
+    expect(renderStatusPage(template, undefined, new Date(0))).toBe(
+      '<p id="sum">unavailable</p><span>—</span><i>00:00:00 UTC</i>',
+    );
+    expect(renderStatusPage('{{sum}}', { sum: '<b>&"\'', appliedEvents: '0' }, new Date(0))).toBe(
+      '&#60;b&#62;&#38;&#34;&#39;',
+    );
   });
 });

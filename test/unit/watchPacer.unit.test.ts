@@ -2,7 +2,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SumSnapshot } from '../../src/sum-view/readSum.js';
 import { WatchPacer, type WatchPacerOptions } from '../../src/sum-view/watchPacer.js';
 
-const snap = (appliedEvents: number, sum = appliedEvents * 10): SumSnapshot => ({ sum: String(sum), appliedEvents: String(appliedEvents) });
+const snap = (appliedEvents: number, sum = appliedEvents * 10): SumSnapshot => ({
+  sum: String(sum),
+  appliedEvents: String(appliedEvents),
+});
 
 /** A watcher whose buffer accepts `room` more writes before reporting full; records what it got. */
 function harness(options: Partial<WatchPacerOptions> = {}) {

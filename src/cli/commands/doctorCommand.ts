@@ -12,28 +12,41 @@ import { helpFooter, intOption, JSON_FLAG } from './options.js';
 const MIB = 1024 * 1024;
 
 /** `sumstream doctor`: read-only checks of everything SumStream needs, each OK / WARN / FAIL with the fix. */
-export function doctorCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
+export function doctorCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (action: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('doctor')
     .summary('check PostgreSQL, RabbitMQ and the three processes; say how to fix what is wrong')
     .description(
       'Checks, read-only, what SumStream needs, and prints each check as OK, WARN or FAIL with the fix:\n' +
-        '  PostgreSQL  reachable, version, wal_level = logical, the role\'s REPLICATION, max_replication_slots and\n' +
+        "  PostgreSQL  reachable, version, wal_level = logical, the role's REPLICATION, max_replication_slots and\n" +
         '              max_wal_senders, the publication and its table, the replication slots (active, lag in\n' +
         '              bytes), the migrations\n' +
-        '  RabbitMQ    reachable, the exchanges and queues (passive declares: nothing is created), the main queue\'s\n' +
+        "  RabbitMQ    reachable, the exchanges and queues (passive declares: nothing is created), the main queue's\n" +
         '              ready messages and consumers, dead letters, the bindings (through the management API)\n' +
         '  Processes   /healthz and /readyz of add-service, cdc-relay and sum-service (WARN when not running)\n' +
         'It reads the same variables as the services: DATABASE_URL, AMQP_URL, SUMSTREAM_QUEUE…, RELAY_SLOT,\n' +
         'RELAY_PUBLICATION, RELAY_OUTBOX_TABLE, ADD_METRICS_PORT, RELAY_METRICS_PORT, SUM_PORT (or SUMSTREAM_SUM_URL),\n' +
         'and SUMSTREAM_RABBIT_MANAGEMENT_URL for the bindings.',
     )
-    .option('--max-slot-lag-mib <n>', 'a slot further behind than this many MiB of WAL is a WARN', intOption('--max-slot-lag-mib', 0, 1_048_576), 64)
+    .option(
+      '--max-slot-lag-mib <n>',
+      'a slot further behind than this many MiB of WAL is a WARN',
+      intOption('--max-slot-lag-mib', 0, 1_048_576),
+      64,
+    )
     .option(...JSON_FLAG)
     .addHelpText(
       'after',
       helpFooter(
-        ['npx sumstream doctor', 'npx sumstream doctor --json | jq \'.checks[] | select(.status != "OK")\'', 'DATABASE_URL=postgres://relay:secret@db:5432/sumstream npx sumstream doctor'],
+        [
+          'npx sumstream doctor',
+          'npx sumstream doctor --json | jq \'.checks[] | select(.status != "OK")\'',
+          'DATABASE_URL=postgres://relay:secret@db:5432/sumstream npx sumstream doctor',
+        ],
         'Exit codes: 0 nothing FAILed (WARNs allowed), 1 something FAILed, 2 usage error.',
       ),
     )

@@ -8,7 +8,11 @@ import { runChild } from '../runChild.js';
  * passed through as they are; its --json prints the run's report.json on stdout and sends its text
  * to stderr. Its exit code is ours.
  */
-export function loadCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
+export function loadCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (action: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('load')
     .summary('send bounded load to the stack and report (the load tool: `npm run load`)')

@@ -9,7 +9,11 @@ import { toJson } from '../toJson.js';
 import { helpFooter, JSON_FLAG } from './options.js';
 
 /** `sumstream migrate`: what `npm run migrate` does (src/migrate/main.ts), with --json. */
-export function migrateCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
+export function migrateCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (action: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('migrate')
     .summary('apply the database migrations (what `npm run migrate` does)')
@@ -19,7 +23,13 @@ export function migrateCommand(program: Command, ctx: CliContext, run: (action: 
         'advisory lock serialises it with the services, and applied migrations are skipped.',
     )
     .option(...JSON_FLAG)
-    .addHelpText('after', helpFooter(['npx sumstream migrate', 'DATABASE_URL=postgres://owner:secret@db:5432/sumstream npx sumstream migrate --json   # {"applied":[...]}']))
+    .addHelpText(
+      'after',
+      helpFooter([
+        'npx sumstream migrate',
+        'DATABASE_URL=postgres://owner:secret@db:5432/sumstream npx sumstream migrate --json   # {"applied":[...]}',
+      ]),
+    )
     .action((options: { json?: boolean }) =>
       run(async () => {
         const { databaseUrl } = ctx.config();
@@ -36,7 +46,13 @@ export function migrateCommand(program: Command, ctx: CliContext, run: (action: 
         } finally {
           await pool.end().catch(() => undefined);
         }
-        ctx.io.out(options.json ? toJson({ applied }) : applied.length > 0 ? `applied: ${applied.join(', ')}` : 'nothing to apply');
+        ctx.io.out(
+          options.json
+            ? toJson({ applied })
+            : applied.length > 0
+              ? `applied: ${applied.join(', ')}`
+              : 'nothing to apply',
+        );
         return EXIT.ok;
       }),
     );

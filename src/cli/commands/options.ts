@@ -26,7 +26,10 @@ function asCommanderError<T>(parse: () => T): T {
 export const JSON_FLAG = ['--json', 'print one JSON document on stdout instead of text'] as const;
 
 /** Text after a command's options: examples and exit codes. */
-export function helpFooter(examples: string[], exitCodes = 'Exit codes: 0 done, 1 failed (the message says how to fix it), 2 usage error.'): string {
+export function helpFooter(
+  examples: string[],
+  exitCodes = 'Exit codes: 0 done, 1 failed (the message says how to fix it), 2 usage error.',
+): string {
   return `\nExamples:\n${examples.map((line) => `  ${line}`).join('\n')}\n\n${exitCodes}\n`;
 }
 
@@ -37,9 +40,12 @@ export function urlOption(name: string): (value: string) => string {
     try {
       url = new URL(value);
     } catch {
-      throw new InvalidArgumentError(`${name} must be a URL such as http://127.0.0.1:4000; got ${JSON.stringify(value)}.`);
+      throw new InvalidArgumentError(
+        `${name} must be a URL such as http://127.0.0.1:4000; got ${JSON.stringify(value)}.`,
+      );
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`${name} must be an http:// or https:// URL; got ${JSON.stringify(value)}.`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new InvalidArgumentError(`${name} must be an http:// or https:// URL; got ${JSON.stringify(value)}.`);
     return value;
   };
 }

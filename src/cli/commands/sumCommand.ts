@@ -13,7 +13,11 @@ const PLAIN_WAIT_MS = 10_000;
 const SERVER_MAX_WAIT_MS = 600_000;
 
 /** `sumstream sum [--after TOKEN] [--timeout-ms N]`: GET /sum, exact. */
-export function sumCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
+export function sumCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (action: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('sum')
     .summary('print the running sum (GET /sum), optionally once a given addition is applied')
@@ -23,26 +27,41 @@ export function sumCommand(program: Command, ctx: CliContext, run: (action: () =
         'applied, so the sum printed includes it (GET /sum?after=TOKEN&timeout_ms=N).',
     )
     .option('--after <token>', 'read token from `sumstream add`: wait until that addition is applied')
-    .option('--timeout-ms <n>', "with --after: how long the sum-service waits, ms (default: the sum-service's)", intOption('--timeout-ms', 1, SERVER_MAX_WAIT_MS))
-    .option('--url <url>', 'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)', urlOption('--url'))
+    .option(
+      '--timeout-ms <n>',
+      "with --after: how long the sum-service waits, ms (default: the sum-service's)",
+      intOption('--timeout-ms', 1, SERVER_MAX_WAIT_MS),
+    )
+    .option(
+      '--url <url>',
+      'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)',
+      urlOption('--url'),
+    )
     .option(...JSON_FLAG)
     .addHelpText(
       'after',
-      helpFooter([
-        'npx sumstream sum',
-        'npx sumstream sum --json                      # {"sum":5}',
-        'npx sumstream sum --after "$TOKEN" --timeout-ms 5000',
-        'npx sumstream sum --url http://127.0.0.1:4000',
-      ], 'Exit codes: 0 done, 1 failed (unreachable, 504 not applied in time, 503 store down), 2 usage error (also a malformed token).'),
+      helpFooter(
+        [
+          'npx sumstream sum',
+          'npx sumstream sum --json                      # {"sum":5}',
+          'npx sumstream sum --after "$TOKEN" --timeout-ms 5000',
+          'npx sumstream sum --url http://127.0.0.1:4000',
+        ],
+        'Exit codes: 0 done, 1 failed (unreachable, 504 not applied in time, 503 store down), 2 usage error (also a malformed token).',
+      ),
     )
     .action((options: { after?: string; timeoutMs?: number; url?: string; json?: boolean }) =>
       run(async () => {
-        if (options.timeoutMs !== undefined && options.after === undefined) throw new UsageError('--timeout-ms is how long the sum-service waits for --after TOKEN; pass --after too, or leave --timeout-ms out.');
+        if (options.timeoutMs !== undefined && options.after === undefined)
+          throw new UsageError(
+            '--timeout-ms is how long the sum-service waits for --after TOKEN; pass --after too, or leave --timeout-ms out.',
+          );
         const sum = await fetchSum({
           baseUrl: options.url ?? ctx.config().sumUrl,
           after: options.after,
           timeoutMs: options.timeoutMs,
-          requestTimeoutMs: options.after === undefined ? PLAIN_WAIT_MS : (options.timeoutMs ?? SERVER_MAX_WAIT_MS) + CLIENT_MARGIN_MS,
+          requestTimeoutMs:
+            options.after === undefined ? PLAIN_WAIT_MS : (options.timeoutMs ?? SERVER_MAX_WAIT_MS) + CLIENT_MARGIN_MS,
         });
         ctx.io.out(options.json ? toJson({ sum }) : sum.toString());
         return EXIT.ok;

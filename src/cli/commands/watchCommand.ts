@@ -16,18 +16,26 @@ export function formatSumUpdate(update: SumUpdate, at: Date): string {
 }
 
 /** `sumstream watch [--count N]`: follows GET /sum/stream and prints each update. */
-export function watchCommand(program: Command, ctx: CliContext, run: (action: () => Promise<number>) => Promise<void>): void {
+export function watchCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (action: () => Promise<number>) => Promise<void>,
+): void {
   program
     .command('watch')
     .summary('follow the running sum as it changes (GET /sum/stream, Server-Sent Events)')
     .description(
-      'Follows the sum-service\'s GET /sum/stream and prints one line per update: the time (UTC), the exact sum and ' +
+      "Follows the sum-service's GET /sum/stream and prints one line per update: the time (UTC), the exact sum and " +
         'the number of events applied. Runs until --count updates were printed, or Ctrl-C. A dropped connection is ' +
         'resumed (Last-Event-ID) and said on stderr. With --json, each update is one JSON document on its own line ' +
         '(JSON Lines: a stream has no single end to wait for).',
     )
     .option('--count <n>', 'stop after this many updates', intOption('--count', 1, Number.MAX_SAFE_INTEGER))
-    .option('--url <url>', 'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)', urlOption('--url'))
+    .option(
+      '--url <url>',
+      'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)',
+      urlOption('--url'),
+    )
     .option(...JSON_FLAG)
     .addHelpText(
       'after',
@@ -56,7 +64,11 @@ export function watchCommand(program: Command, ctx: CliContext, run: (action: ()
               failures = 0;
             },
             onUpdate: (update) => {
-              ctx.io.out(options.json ? toJson({ sum: update.sum, applied_events: update.appliedEvents }) : formatSumUpdate(update, new Date()));
+              ctx.io.out(
+                options.json
+                  ? toJson({ sum: update.sum, applied_events: update.appliedEvents })
+                  : formatSumUpdate(update, new Date()),
+              );
               printed++;
               return options.count === undefined || printed < options.count;
             },

@@ -1,6 +1,10 @@
 import pg from 'pg';
 import type { ReplicationConfig } from '../../shared/config/replicationConfig.js';
-import { readReplicationPrerequisites, replicationRoleProblem, walLevelProblem } from '../../shared/db/checkReplicationPrerequisites.js';
+import {
+  readReplicationPrerequisites,
+  replicationRoleProblem,
+  walLevelProblem,
+} from '../../shared/db/checkReplicationPrerequisites.js';
 import { migrationFiles } from '../../shared/db/migrate.js';
 import { redactUrl } from '../../shared/log/createLogger.js';
 import { connectionErrorReason } from '../connectionErrorReason.js';
@@ -35,7 +39,12 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
     results.push({ group: 'PostgreSQL', ...verdict });
   };
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const client = new pg.Client({ connectionString: options.databaseUrl, connectionTimeoutMillis: timeoutMs, application_name: 'sumstream-doctor', statement_timeout: 10_000 });
+  const client = new pg.Client({
+    connectionString: options.databaseUrl,
+    connectionTimeoutMillis: timeoutMs,
+    application_name: 'sumstream-doctor',
+    statement_timeout: 10_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -79,7 +88,14 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
     );
 
     const slots = (
-      await client.query<{ name: string; plugin: string | null; database: string | null; active: boolean; wal_status: string | null; lag_bytes: string | null }>(
+      await client.query<{
+        name: string;
+        plugin: string | null;
+        database: string | null;
+        active: boolean;
+        wal_status: string | null;
+        lag_bytes: string | null;
+      }>(
         `SELECT slot_name AS name, plugin, database, active, wal_status,
                 CASE WHEN pg_is_in_recovery() OR confirmed_flush_lsn IS NULL THEN NULL
                      ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text END AS lag_bytes
@@ -88,7 +104,14 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
           ORDER BY slot_name`,
         [options.slot],
       )
-    ).rows.map((row): SlotState => ({ name: row.name, plugin: row.plugin, database: row.database, active: row.active, walStatus: row.wal_status, lagBytes: row.lag_bytes === null ? null : BigInt(row.lag_bytes.replace(/\..*$/, '')) }));
+    ).rows.map((row): SlotState => ({
+      name: row.name,
+      plugin: row.plugin,
+      database: row.database,
+      active: row.active,
+      walStatus: row.wal_status,
+      lagBytes: row.lag_bytes === null ? null : BigInt(row.lag_bytes.replace(/\..*$/, '')),
+    }));
     const relaySlot = slots.find((slot) => slot.name === options.slot);
 
     const capacity = (
@@ -98,8 +121,19 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
                 (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender')::int AS used_senders`,
       )
     ).rows[0]!;
-    add(slotCapacityVerdict({ maxSlots: capacity.max_slots, usedSlots: capacity.used_slots, slotExists: relaySlot !== undefined }, options.slot));
-    add(senderCapacityVerdict({ maxSenders: capacity.max_senders, usedSenders: capacity.used_senders, slotActive: relaySlot?.active ?? false }));
+    add(
+      slotCapacityVerdict(
+        { maxSlots: capacity.max_slots, usedSlots: capacity.used_slots, slotExists: relaySlot !== undefined },
+        options.slot,
+      ),
+    );
+    add(
+      senderCapacityVerdict({
+        maxSenders: capacity.max_senders,
+        usedSenders: capacity.used_senders,
+        slotActive: relaySlot?.active ?? false,
+      }),
+    );
 
     const table = `${options.table.schema}.${options.table.name}`;
     const publication = (
@@ -112,20 +146,36 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
     ).rows[0];
     add(
       publicationVerdict(
-        { exists: publication !== undefined, allTables: publication?.all_tables ?? false, publishesInsert: publication?.insert ?? false, coversTable: publication?.covers ?? false },
+        {
+          exists: publication !== undefined,
+          allTables: publication?.all_tables ?? false,
+          publishesInsert: publication?.insert ?? false,
+          coversTable: publication?.covers ?? false,
+        },
         options.publication,
         table,
       ),
     );
 
     add(relaySlotVerdict(relaySlot, options.slot, server.db, options.maxSlotLagBytes));
-    for (const slot of slots) if (slot.name !== options.slot) add(slotVerdict(slot, server.db, options.maxSlotLagBytes));
+    for (const slot of slots)
+      if (slot.name !== options.slot) add(slotVerdict(slot, server.db, options.maxSlotLagBytes));
 
-    const hasTable = (await client.query<{ t: string | null }>(`SELECT to_regclass('sumstream_migrations')::text AS t`)).rows[0]?.t;
-    const applied = hasTable ? (await client.query<{ name: string }>('SELECT name FROM sumstream_migrations ORDER BY name')).rows.map((row) => row.name) : undefined;
+    const hasTable = (await client.query<{ t: string | null }>(`SELECT to_regclass('sumstream_migrations')::text AS t`))
+      .rows[0]?.t;
+    const applied = hasTable
+      ? (await client.query<{ name: string }>('SELECT name FROM sumstream_migrations ORDER BY name')).rows.map(
+          (row) => row.name,
+        )
+      : undefined;
     add(migrationsVerdict(await migrationFiles(), applied));
   } catch (error) {
-    add({ name: 'queries', status: 'FAIL', detail: `a check failed: ${(error as Error).message}`, fix: 'Run doctor as a role that can read pg_replication_slots, pg_publication and sumstream_migrations (the schema owner).' });
+    add({
+      name: 'queries',
+      status: 'FAIL',
+      detail: `a check failed: ${(error as Error).message}`,
+      fix: 'Run doctor as a role that can read pg_replication_slots, pg_publication and sumstream_migrations (the schema owner).',
+    });
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -59,9 +59,18 @@ async function checkProcess(endpoint: ProcessEndpoint, timeoutMs: number): Promi
   await ready.body?.cancel();
   let role = '';
   if (endpoint.name === 'cdc-relay') {
-    const metrics = await get('metrics').then((r) => r.text(), () => '');
+    const metrics = await get('metrics').then(
+      (r) => r.text(),
+      () => '',
+    );
     const active = new RegExp(`^${METRIC.relayActive}(?:\\{[^}]*\\})? (\\d)`, 'm').exec(metrics)?.[1];
-    if (active !== undefined) role = active === '1' ? ', leader (streaming the slot)' : ', standby (another relay leads)';
+    if (active !== undefined)
+      role = active === '1' ? ', leader (streaming the slot)' : ', standby (another relay leads)';
   }
-  return { ...base, status: 'OK', detail: `${endpoint.baseUrl}: alive, ready${role}`, data: { url: endpoint.baseUrl, running: true, ready: true } };
+  return {
+    ...base,
+    status: 'OK',
+    detail: `${endpoint.baseUrl}: alive, ready${role}`,
+    data: { url: endpoint.baseUrl, running: true, ready: true },
+  };
 }

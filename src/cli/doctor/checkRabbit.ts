@@ -15,7 +15,8 @@ export interface CheckRabbitOptions {
 
 type Verdict = Omit<CheckResult, 'group'>;
 
-const DECLARES = 'Every SumStream process declares the topology at start: start the stack (`npx sumstream up`) or any one process';
+const DECLARES =
+  'Every SumStream process declares the topology at start: start the stack (`npx sumstream up`) or any one process';
 
 /**
  * The RabbitMQ side of `sumstream doctor`, strictly passive: it connects, checks the exchanges and
@@ -31,15 +32,31 @@ export async function checkRabbit(options: CheckRabbitOptions): Promise<CheckRes
   const { topology } = options;
   let connection: ChannelModel;
   try {
-    connection = await amqp.connect(options.amqpUrl, { timeout: timeoutMs, clientProperties: { connection_name: 'sumstream-doctor' } });
+    connection = await amqp.connect(options.amqpUrl, {
+      timeout: timeoutMs,
+      clientProperties: { connection_name: 'sumstream-doctor' },
+    });
   } catch (error) {
-    add({ name: 'reachable', status: 'FAIL', detail: `Cannot reach RabbitMQ at ${redactUrl(options.amqpUrl)}: ${connectionErrorReason(error)}`, fix: 'Start the stack with `npx sumstream up` or set AMQP_URL.' });
+    add({
+      name: 'reachable',
+      status: 'FAIL',
+      detail: `Cannot reach RabbitMQ at ${redactUrl(options.amqpUrl)}: ${connectionErrorReason(error)}`,
+      fix: 'Start the stack with `npx sumstream up` or set AMQP_URL.',
+    });
     return results;
   }
   connection.on('error', () => undefined);
   try {
     const server = connection.connection.serverProperties;
-    add({ name: 'reachable', status: 'OK', detail: `${server.product ?? 'broker'} ${server.version ?? ''}, vhost ${vhostOf(options.amqpUrl)}`.replace(/ ,/, ','), data: { product: server.product, version: server.version } });
+    add({
+      name: 'reachable',
+      status: 'OK',
+      detail: `${server.product ?? 'broker'} ${server.version ?? ''}, vhost ${vhostOf(options.amqpUrl)}`.replace(
+        / ,/,
+        ',',
+      ),
+      data: { product: server.product, version: server.version },
+    });
 
     /** One passive check on its own channel: a missing entity closes the channel it was checked on. */
     const passive = async <T>(check: (channel: Channel) => Promise<T>): Promise<T | undefined> => {
@@ -61,27 +78,48 @@ export async function checkRabbit(options: CheckRabbitOptions): Promise<CheckRes
     ] as const) {
       add(
         (await passive((channel) => channel.checkExchange(exchange))) === undefined
-          ? { name: `exchange ${exchange}`, status: 'FAIL', detail: `missing (${role})`, fix: `${DECLARES}; or check ${knob}.` }
+          ? {
+              name: `exchange ${exchange}`,
+              status: 'FAIL',
+              detail: `missing (${role})`,
+              fix: `${DECLARES}; or check ${knob}.`,
+            }
           : { name: `exchange ${exchange}`, status: 'OK', detail: `exists (${role})` },
       );
     }
 
     const queue = await passive((channel) => channel.checkQueue(topology.queue));
     if (queue === undefined) {
-      add({ name: `queue ${topology.queue}`, status: 'FAIL', detail: 'missing: published events would be refused', fix: `${DECLARES}; or check SUMSTREAM_QUEUE.` });
+      add({
+        name: `queue ${topology.queue}`,
+        status: 'FAIL',
+        detail: 'missing: published events would be refused',
+        fix: `${DECLARES}; or check SUMSTREAM_QUEUE.`,
+      });
     } else {
       const data = { messagesReady: queue.messageCount, consumers: queue.consumerCount };
       const detail = `${queue.messageCount} ready, ${queue.consumerCount} consumer${queue.consumerCount === 1 ? '' : 's'}`;
       add(
         queue.consumerCount === 0
-          ? { name: `queue ${topology.queue}`, status: 'WARN', detail: `${detail}: nothing applies events to the sum`, fix: 'Start the sum-service (`npx sumstream up`).', data }
+          ? {
+              name: `queue ${topology.queue}`,
+              status: 'WARN',
+              detail: `${detail}: nothing applies events to the sum`,
+              fix: 'Start the sum-service (`npx sumstream up`).',
+              data,
+            }
           : { name: `queue ${topology.queue}`, status: 'OK', detail, data },
       );
     }
 
     const deadLetters = await passive((channel) => channel.checkQueue(topology.deadLetterQueue));
     if (deadLetters === undefined) {
-      add({ name: `queue ${topology.deadLetterQueue}`, status: 'FAIL', detail: 'missing: dead letters would be dropped', fix: `${DECLARES}; or check SUMSTREAM_DEAD_LETTER_QUEUE.` });
+      add({
+        name: `queue ${topology.deadLetterQueue}`,
+        status: 'FAIL',
+        detail: 'missing: dead letters would be dropped',
+        fix: `${DECLARES}; or check SUMSTREAM_DEAD_LETTER_QUEUE.`,
+      });
     } else {
       const data = { messages: deadLetters.messageCount };
       add(
@@ -99,7 +137,12 @@ export async function checkRabbit(options: CheckRabbitOptions): Promise<CheckRes
 
     add(await checkBindings(options, timeoutMs));
   } catch (error) {
-    add({ name: 'checks', status: 'FAIL', detail: `a check failed: ${(error as Error).message}`, fix: 'Check that the AMQP_URL user may access the vhost (configure, read).' });
+    add({
+      name: 'checks',
+      status: 'FAIL',
+      detail: `a check failed: ${(error as Error).message}`,
+      fix: 'Check that the AMQP_URL user may access the vhost (configure, read).',
+    });
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -128,7 +171,10 @@ async function checkBindings(options: CheckRabbitOptions, timeoutMs: number): Pr
   const describe = (b: (typeof wanted)[number]) => `${b.exchange} → ${b.queue}${b.key ? ` (${b.key})` : ''}`;
   const missing: string[] = [];
   for (const binding of wanted) {
-    const url = new URL(`api/bindings/${vhost}/e/${encodeURIComponent(binding.exchange)}/q/${encodeURIComponent(binding.queue)}`, `${base.origin}/`);
+    const url = new URL(
+      `api/bindings/${vhost}/e/${encodeURIComponent(binding.exchange)}/q/${encodeURIComponent(binding.queue)}`,
+      `${base.origin}/`,
+    );
     let response: Response;
     try {
       response = await fetch(url, { headers: { authorization: auth }, signal: AbortSignal.timeout(timeoutMs) });
@@ -156,7 +202,13 @@ async function checkBindings(options: CheckRabbitOptions, timeoutMs: number): Pr
     if (!bindings.some((b) => b.routing_key === binding.key)) missing.push(describe(binding));
   }
   if (missing.length > 0) {
-    return { name, status: 'FAIL', detail: `missing: ${missing.join('; ')}`, fix: `${DECLARES} (it binds them), or check SUMSTREAM_ROUTING_KEY.`, data: { missing } };
+    return {
+      name,
+      status: 'FAIL',
+      detail: `missing: ${missing.join('; ')}`,
+      fix: `${DECLARES} (it binds them), or check SUMSTREAM_ROUTING_KEY.`,
+      data: { missing },
+    };
   }
   return { name, status: 'OK', detail: wanted.map(describe).join('; ') };
 }

@@ -48,6 +48,9 @@ export function formatDoctorReport(report: DoctorReport): string {
     }
   }
   const { OK, WARN, FAIL } = report.summary;
-  lines.push('', `${OK} OK, ${WARN} WARN, ${FAIL} FAIL${FAIL > 0 ? ': SumStream cannot work as configured; see the fixes above.' : WARN > 0 ? '.' : ': all good.'}`);
+  lines.push(
+    '',
+    `${OK} OK, ${WARN} WARN, ${FAIL} FAIL${FAIL > 0 ? ': SumStream cannot work as configured; see the fixes above.' : WARN > 0 ? '.' : ': all good.'}`,
+  );
   return lines.join('\n');
 }

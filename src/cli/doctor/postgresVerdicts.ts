@@ -22,7 +22,13 @@ export function versionVerdict(version: string, versionNum: number): Verdict {
       data,
     };
   }
-  return { name: 'version', status: 'FAIL', detail: `PostgreSQL ${version} has no pgoutput logical replication`, fix: `Use PostgreSQL ${TESTED_MAJOR} or newer.`, data };
+  return {
+    name: 'version',
+    status: 'FAIL',
+    detail: `PostgreSQL ${version} has no pgoutput logical replication`,
+    fix: `Use PostgreSQL ${TESTED_MAJOR} or newer.`,
+    data,
+  };
 }
 
 export interface SlotCapacity {
@@ -42,11 +48,16 @@ export function slotCapacityVerdict(c: SlotCapacity, slot: string): Verdict {
       name: 'max_replication_slots',
       status: 'FAIL',
       detail: `${detail}: no room for the relay's slot ${slot}`,
-      fix: 'Raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = 20; then restart PostgreSQL), or drop a slot no longer used (SELECT pg_drop_replication_slot(\'name\')).',
+      fix: "Raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = 20; then restart PostgreSQL), or drop a slot no longer used (SELECT pg_drop_replication_slot('name')).",
       data,
     };
   }
-  return { name: 'max_replication_slots', status: 'OK', detail: `${detail}${c.slotExists ? `, ${slot} among them` : `, room for ${slot}`}`, data };
+  return {
+    name: 'max_replication_slots',
+    status: 'OK',
+    detail: `${detail}${c.slotExists ? `, ${slot} among them` : `, room for ${slot}`}`,
+    data,
+  };
 }
 
 export interface SenderCapacity {
@@ -70,7 +81,12 @@ export function senderCapacityVerdict(c: SenderCapacity): Verdict {
       data,
     };
   }
-  return { name: 'max_wal_senders', status: 'OK', detail: `${detail}${c.slotActive ? ', the relay\'s among them' : ', room for the relay'}`, data };
+  return {
+    name: 'max_wal_senders',
+    status: 'OK',
+    detail: `${detail}${c.slotActive ? ", the relay's among them" : ', room for the relay'}`,
+    data,
+  };
 }
 
 export interface PublicationState {
@@ -93,10 +109,22 @@ export function publicationVerdict(p: PublicationState, publication: string, tab
     };
   }
   if (!p.coversTable) {
-    return { name, status: 'FAIL', detail: `does not cover ${table}`, fix: `ALTER PUBLICATION ${publication} ADD TABLE ${table};`, data };
+    return {
+      name,
+      status: 'FAIL',
+      detail: `does not cover ${table}`,
+      fix: `ALTER PUBLICATION ${publication} ADD TABLE ${table};`,
+      data,
+    };
   }
   if (!p.publishesInsert) {
-    return { name, status: 'FAIL', detail: 'does not publish inserts', fix: `ALTER PUBLICATION ${publication} SET (publish = 'insert');`, data };
+    return {
+      name,
+      status: 'FAIL',
+      detail: 'does not publish inserts',
+      fix: `ALTER PUBLICATION ${publication} SET (publish = 'insert');`,
+      data,
+    };
   }
   return { name, status: 'OK', detail: `publishes inserts of ${p.allTables ? 'all tables' : table}`, data };
 }
@@ -114,7 +142,12 @@ export interface SlotState {
 }
 
 /** The relay's configured slot: it must exist (after the relay's first start), be streamed, and keep up. */
-export function relaySlotVerdict(slot: SlotState | undefined, slotName: string, currentDatabase: string, maxLagBytes: bigint): Verdict {
+export function relaySlotVerdict(
+  slot: SlotState | undefined,
+  slotName: string,
+  currentDatabase: string,
+  maxLagBytes: bigint,
+): Verdict {
   const name = `slot ${slotName}`;
   if (!slot) {
     return {
@@ -129,9 +162,21 @@ export function relaySlotVerdict(slot: SlotState | undefined, slotName: string, 
 }
 
 /** Any slot in this database: streamed or holding WAL, and how far behind. */
-export function slotVerdict(slot: SlotState, currentDatabase: string, maxLagBytes: bigint, consumer = 'its consumer'): Verdict {
+export function slotVerdict(
+  slot: SlotState,
+  currentDatabase: string,
+  maxLagBytes: bigint,
+  consumer = 'its consumer',
+): Verdict {
   const name = `slot ${slot.name}`;
-  const data = { exists: true, active: slot.active, plugin: slot.plugin, database: slot.database, walStatus: slot.walStatus, lagBytes: slot.lagBytes };
+  const data = {
+    exists: true,
+    active: slot.active,
+    plugin: slot.plugin,
+    database: slot.database,
+    walStatus: slot.walStatus,
+    lagBytes: slot.lagBytes,
+  };
   const lag = slot.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(slot.lagBytes)}`;
   if (slot.walStatus === 'lost') {
     return {
@@ -184,13 +229,25 @@ export function slotVerdict(slot: SlotState, currentDatabase: string, maxLagByte
 export function migrationsVerdict(files: string[], applied: string[] | undefined): Verdict {
   const name = 'migrations';
   if (applied === undefined) {
-    return { name, status: 'FAIL', detail: 'none applied (no sumstream_migrations table)', fix: 'Run `npx sumstream migrate` (or start any SumStream process with SUMSTREAM_MIGRATE=true, the default).', data: { files, applied: [] } };
+    return {
+      name,
+      status: 'FAIL',
+      detail: 'none applied (no sumstream_migrations table)',
+      fix: 'Run `npx sumstream migrate` (or start any SumStream process with SUMSTREAM_MIGRATE=true, the default).',
+      data: { files, applied: [] },
+    };
   }
   const pending = files.filter((file) => !applied.includes(file));
   const unknown = applied.filter((file) => !files.includes(file));
   const data = { files, applied, pending, unknown };
   if (pending.length > 0) {
-    return { name, status: 'FAIL', detail: `${pending.length} pending: ${pending.join(', ')}`, fix: 'Run `npx sumstream migrate`.', data };
+    return {
+      name,
+      status: 'FAIL',
+      detail: `${pending.length} pending: ${pending.join(', ')}`,
+      fix: 'Run `npx sumstream migrate`.',
+      data,
+    };
   }
   if (unknown.length > 0) {
     return {

@@ -43,7 +43,11 @@ export interface ParsedCommandLine<O extends OptionValues> {
  * Parses `argv` (without node and the script) with `program` (from commandLine). Returns 'help'
  * for -h/--help; throws `ErrorType` for anything wrong with the command line.
  */
-export function parseCommandLine<O extends OptionValues>(program: Command, argv: readonly string[], ErrorType: new (message: string) => Error): ParsedCommandLine<O> | 'help' {
+export function parseCommandLine<O extends OptionValues>(
+  program: Command,
+  argv: readonly string[],
+  ErrorType: new (message: string) => Error,
+): ParsedCommandLine<O> | 'help' {
   try {
     program.parse([...argv], { from: 'user' });
   } catch (error) {

@@ -22,17 +22,35 @@ export const STORE_KNOBS = {
 
 /** How events are routed through RabbitMQ. */
 export const TOPOLOGY_KNOBS = {
-  exchange: knob.string('SUMSTREAM_EXCHANGE', 'amq.topic', 'Exchange events are published to (the original\'s).'),
+  exchange: knob.string('SUMSTREAM_EXCHANGE', 'amq.topic', "Exchange events are published to (the original's)."),
   routingKey: knob.string('SUMSTREAM_ROUTING_KEY', 'addition', 'Routing key of addition events.'),
   queue: knob.string('SUMSTREAM_QUEUE', 'addition', 'Durable quorum queue the sum-service consumes.'),
-  deadLetterExchange: knob.string('SUMSTREAM_DEAD_LETTER_EXCHANGE', 'sumstream.dead-letter', 'Exchange dead letters go to.'),
-  deadLetterQueue: knob.string('SUMSTREAM_DEAD_LETTER_QUEUE', 'addition.dead-letter', 'Queue holding dead letters with their reason.'),
-  deliveryLimit: knob.int('SUMSTREAM_DELIVERY_LIMIT', 5, { min: 1, max: 1000 }, 'Deliveries of one message before RabbitMQ dead-letters it (quorum queue `x-delivery-limit`).'),
+  deadLetterExchange: knob.string(
+    'SUMSTREAM_DEAD_LETTER_EXCHANGE',
+    'sumstream.dead-letter',
+    'Exchange dead letters go to.',
+  ),
+  deadLetterQueue: knob.string(
+    'SUMSTREAM_DEAD_LETTER_QUEUE',
+    'addition.dead-letter',
+    'Queue holding dead letters with their reason.',
+  ),
+  deliveryLimit: knob.int(
+    'SUMSTREAM_DELIVERY_LIMIT',
+    5,
+    { min: 1, max: 1000 },
+    'Deliveries of one message before RabbitMQ dead-letters it (quorum queue `x-delivery-limit`).',
+  ),
 } as const;
 
 /** Logging, binding and start-up behaviour shared by every process. */
 export const PROCESS_KNOBS = {
-  logLevel: knob.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'pino log level.'),
+  logLevel: knob.oneOf(
+    'LOG_LEVEL',
+    'info',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    'pino log level.',
+  ),
   bindHost: knob.string('BIND_HOST', '127.0.0.1', 'Interface the servers bind to; `0.0.0.0` in containers.'),
   production: knob.derived(
     'SUMSTREAM_PRODUCTION',
@@ -41,7 +59,11 @@ export const PROCESS_KNOBS = {
     (r, env) => r.bool('SUMSTREAM_PRODUCTION', env['NODE_ENV'] === 'production'),
     false,
   ),
-  migrate: knob.bool('SUMSTREAM_MIGRATE', true, 'Apply the migrations at start; `false` when least-privilege roles run the services (`npm run migrate` as the owner).'),
+  migrate: knob.bool(
+    'SUMSTREAM_MIGRATE',
+    true,
+    'Apply the migrations at start; `false` when least-privilege roles run the services (`npm run migrate` as the owner).',
+  ),
 } as const;
 
 export type TopologyConfig = KnobValues<typeof TOPOLOGY_KNOBS>;
@@ -56,7 +78,11 @@ export function defaultTopology(): TopologyConfig {
 }
 
 export function commonConfig(env: Env): CommonConfig {
-  const config: CommonConfig = { ...readKnobs(env, STORE_KNOBS), topology: readKnobs(env, TOPOLOGY_KNOBS), ...readKnobs(env, PROCESS_KNOBS) };
+  const config: CommonConfig = {
+    ...readKnobs(env, STORE_KNOBS),
+    topology: readKnobs(env, TOPOLOGY_KNOBS),
+    ...readKnobs(env, PROCESS_KNOBS),
+  };
   if (config.production) {
     const problems = productionProblems(config, env);
     if (problems.length > 0) throw new ConfigError(`Production mode refuses to start:\n- ${problems.join('\n- ')}`);

@@ -23,7 +23,9 @@ export function envReader(env: Env): EnvReader {
     const min = range.min ?? Number.MIN_SAFE_INTEGER;
     const max = range.max ?? Number.MAX_SAFE_INTEGER;
     if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      throw new ConfigError(`${name}=${JSON.stringify(value)} is not an integer in [${min}, ${max}]; set it to such a number or unset it to use ${fallback}.`);
+      throw new ConfigError(
+        `${name}=${JSON.stringify(value)} is not an integer in [${min}, ${max}]; set it to such a number or unset it to use ${fallback}.`,
+      );
     }
     return Number(value);
   };
@@ -37,7 +39,10 @@ export function envReader(env: Env): EnvReader {
       try {
         parsed = new URL(value);
       } catch (cause) {
-        throw new ConfigError(`${name} is not a valid URL; expected e.g. ${fallback.replace(/\/\/[^@]*@/, '//user:password@')}.`, { cause });
+        throw new ConfigError(
+          `${name} is not a valid URL; expected e.g. ${fallback.replace(/\/\/[^@]*@/, '//user:password@')}.`,
+          { cause },
+        );
       }
       if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
         throw new ConfigError(`${name} uses protocol ${parsed.protocol}; expected one of ${protocols.join(', ')}.`);

@@ -18,7 +18,9 @@ export interface Knob<T> {
 }
 
 /** The values of a record of knobs, under the same keys. */
-export type KnobValues<K extends Record<string, Knob<unknown>>> = { -readonly [P in keyof K]: K[P] extends Knob<infer T> ? T : never };
+export type KnobValues<K extends Record<string, Knob<unknown>>> = {
+  -readonly [P in keyof K]: K[P] extends Knob<infer T> ? T : never;
+};
 
 interface Range {
   min?: number;
@@ -27,7 +29,12 @@ interface Range {
 
 /** Knob constructors, one per kind of value; each validates as `EnvReader` does and names the fix. */
 export const knob = {
-  string: (name: string, fallback: string, doc: string): Knob<string> => ({ name, default: fallback, doc, read: (r) => r.string(name, fallback) }),
+  string: (name: string, fallback: string, doc: string): Knob<string> => ({
+    name,
+    default: fallback,
+    doc,
+    read: (r) => r.string(name, fallback),
+  }),
   /** Unset means `undefined` (no default value). */
   optional: (name: string, doc: string, shownDefault = 'none'): Knob<string | undefined> => ({
     name,
@@ -36,8 +43,18 @@ export const knob = {
     doc,
     read: (r) => r.string(name, '') || undefined,
   }),
-  int: (name: string, fallback: number, range: Range, doc: string): Knob<number> => ({ name, default: fallback, doc, read: (r) => r.int(name, fallback, range) }),
-  port: (name: string, fallback: number, doc: string): Knob<number> => ({ name, default: fallback, doc, read: (r) => r.port(name, fallback) }),
+  int: (name: string, fallback: number, range: Range, doc: string): Knob<number> => ({
+    name,
+    default: fallback,
+    doc,
+    read: (r) => r.int(name, fallback, range),
+  }),
+  port: (name: string, fallback: number, doc: string): Knob<number> => ({
+    name,
+    default: fallback,
+    doc,
+    read: (r) => r.port(name, fallback),
+  }),
   url: (name: string, fallback: string, protocols: readonly string[], doc: string): Knob<string> => ({
     name,
     default: fallback,
@@ -50,9 +67,20 @@ export const knob = {
     doc: `${doc} One of ${allowed.map((a) => `\`${a}\``).join(', ')}.`,
     read: (r) => r.oneOf(name, fallback, allowed),
   }),
-  bool: (name: string, fallback: boolean, doc: string): Knob<boolean> => ({ name, default: fallback, doc, read: (r) => r.bool(name, fallback) }),
+  bool: (name: string, fallback: boolean, doc: string): Knob<boolean> => ({
+    name,
+    default: fallback,
+    doc,
+    read: (r) => r.bool(name, fallback),
+  }),
   /** A knob whose default depends on the environment (`fallback(env)`); `shownDefault` says how. */
-  derived: <T>(name: string, shownDefault: string, doc: string, read: (r: EnvReader, env: Env) => T, fallback: T): Knob<T> => ({
+  derived: <T>(
+    name: string,
+    shownDefault: string,
+    doc: string,
+    read: (r: EnvReader, env: Env) => T,
+    fallback: T,
+  ): Knob<T> => ({
     name,
     default: fallback,
     shownDefault,

@@ -12,17 +12,22 @@ export function productionProblems(urls: { databaseUrl: string; amqpUrl: string 
   const problems: string[] = [];
   const database = new URL(urls.databaseUrl);
   if (DEFAULT_PASSWORDS.has(decodeURIComponent(database.password))) {
-    problems.push(`DATABASE_URL has ${database.password ? 'a default' : 'no'} password; give the role a strong password and put it in DATABASE_URL.`);
+    problems.push(
+      `DATABASE_URL has ${database.password ? 'a default' : 'no'} password; give the role a strong password and put it in DATABASE_URL.`,
+    );
   }
   const amqp = new URL(urls.amqpUrl);
   const amqpUser = decodeURIComponent(amqp.username) || 'guest';
   const amqpPassword = decodeURIComponent(amqp.password) || (amqp.username ? '' : 'guest');
   if (amqpUser === 'guest' || DEFAULT_PASSWORDS.has(amqpPassword)) {
-    problems.push(`AMQP_URL uses ${amqpUser === 'guest' ? 'the guest user' : 'a default or empty password'}; create a RabbitMQ user with a strong password and put it in AMQP_URL.`);
+    problems.push(
+      `AMQP_URL uses ${amqpUser === 'guest' ? 'the guest user' : 'a default or empty password'}; create a RabbitMQ user with a strong password and put it in AMQP_URL.`,
+    );
   }
   for (const name of ['GF_SECURITY_ADMIN_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
     const value = env[name];
-    if (value !== undefined && DEFAULT_PASSWORDS.has(value)) problems.push(`${name} is a default password; set a strong one.`);
+    if (value !== undefined && DEFAULT_PASSWORDS.has(value))
+      problems.push(`${name} is a default password; set a strong one.`);
   }
   return problems;
 }

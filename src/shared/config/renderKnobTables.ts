@@ -30,6 +30,9 @@ export function renderKnobTables(groups: readonly KnobGroup[]): string {
 export function replaceKnobTables(doc: string, tables: string): string {
   const begin = doc.indexOf(MARK_BEGIN);
   const end = doc.indexOf(MARK_END);
-  if (begin < 0 || end < begin) throw new Error(`docs/configuration.md lacks the lines ${MARK_BEGIN} and ${MARK_END}; put them back where the tables go.`);
+  if (begin < 0 || end < begin)
+    throw new Error(
+      `docs/configuration.md lacks the lines ${MARK_BEGIN} and ${MARK_END}; put them back where the tables go.`,
+    );
   return doc.slice(0, begin) + tables + doc.slice(end + MARK_END.length);
 }

@@ -36,7 +36,9 @@ export function walLevelProblem(walLevel: string): PrerequisiteProblem | undefin
 }
 
 /** The problem with the role, or undefined when it may replicate. */
-export function replicationRoleProblem(prerequisites: Pick<ReplicationPrerequisites, 'role' | 'canReplicate'>): PrerequisiteProblem | undefined {
+export function replicationRoleProblem(
+  prerequisites: Pick<ReplicationPrerequisites, 'role' | 'canReplicate'>,
+): PrerequisiteProblem | undefined {
   if (prerequisites.canReplicate) return undefined;
   const { role } = prerequisites;
   return {

@@ -26,7 +26,9 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS sumstream_migrations (
       name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-    const done = new Set((await client.query<{ name: string }>('SELECT name FROM sumstream_migrations')).rows.map((r) => r.name));
+    const done = new Set(
+      (await client.query<{ name: string }>('SELECT name FROM sumstream_migrations')).rows.map((r) => r.name),
+    );
     for (const name of files) {
       if (done.has(name)) continue;
       const sql = await readFile(`${dir}/${name}`, 'utf8');
@@ -38,7 +40,10 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
         applied.push(name);
       } catch (cause) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw new Error(`Migration ${name} failed: ${(cause as Error).message}. Fix the SQL or the database and start again; earlier migrations stay applied.`, { cause });
+        throw new Error(
+          `Migration ${name} failed: ${(cause as Error).message}. Fix the SQL or the database and start again; earlier migrations stay applied.`,
+          { cause },
+        );
       }
     }
   } finally {
@@ -49,7 +54,11 @@ export async function migrate(pool: pg.Pool, dir: string = MIGRATIONS_DIR): Prom
 }
 
 /** Applies pending migrations when `enabled` (the `SUMSTREAM_MIGRATE` knob) and logs what it applied. */
-export async function migrateIfEnabled(pool: pg.Pool, enabled: boolean, logger: { info(obj: object, msg: string): void }): Promise<void> {
+export async function migrateIfEnabled(
+  pool: pg.Pool,
+  enabled: boolean,
+  logger: { info(obj: object, msg: string): void },
+): Promise<void> {
   if (!enabled) return;
   const applied = await migrate(pool);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');

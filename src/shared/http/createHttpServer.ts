@@ -51,7 +51,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
     if (!route) {
       sendProblem(res, 404, 'Not Found', `No route ${path}. Routes: ${Object.keys(options.routes).join(', ')}.`);
     } else if (!handler) {
-      const allow = Object.keys(route).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+      const allow = Object.keys(route)
+        .flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]))
+        .join(', ');
       sendProblem(res, 405, 'Method Not Allowed', `${req.method} is not allowed on ${path}; use ${allow}.`, { allow });
     } else {
       // Request bodies are never read: Node discards an unread body when the response finishes,
@@ -68,7 +70,8 @@ export function createHttpServer(options: HttpServerOptions): Server {
     if (!observe) return;
     const label = route ? path : 'unmatched';
     // Answered in this tick: observed now, with no listener; otherwise when the response finishes.
-    if (res.writableEnded) observe(label, req.method ?? '', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9, req);
+    if (res.writableEnded)
+      observe(label, req.method ?? '', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9, req);
     else {
       (res as Observed)[OBSERVED] = { started, route: label, req };
       res.on('finish', onFinish);
@@ -77,8 +80,15 @@ export function createHttpServer(options: HttpServerOptions): Server {
   // CONNECT and Upgrade requests bypass the request handler; without these Node would just drop them.
   for (const event of ['connect', 'upgrade'] as const) {
     server.on(event, (req: IncomingMessage, socket: import('node:stream').Duplex) => {
-      const body = JSON.stringify({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: `${req.method} and protocol upgrades are not served here.` });
-      socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        type: 'about:blank',
+        title: 'Method Not Allowed',
+        status: 405,
+        detail: `${req.method} and protocol upgrades are not served here.`,
+      });
+      socket.end(
+        `HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     });
   }
   server.requestTimeout = options.requestTimeoutMs ?? 10_000;

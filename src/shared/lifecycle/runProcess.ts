@@ -19,8 +19,15 @@ export function runProcess(logger: Logger, start: () => Promise<Closable[]>, tim
     logger.info({ signal }, 'shutting down');
     for (const part of [...parts].reverse()) {
       const timer = new Promise((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref());
-      const outcome = await Promise.race([Promise.resolve(part.close()).then(() => 'closed', (error: unknown) => error), timer]);
-      if (outcome !== 'closed') logger.warn({ part: part.name, outcome: String(outcome) }, 'part did not close cleanly');
+      const outcome = await Promise.race([
+        Promise.resolve(part.close()).then(
+          () => 'closed',
+          (error: unknown) => error,
+        ),
+        timer,
+      ]);
+      if (outcome !== 'closed')
+        logger.warn({ part: part.name, outcome: String(outcome) }, 'part did not close cleanly');
     }
     logger.info('stopped');
     logger.flush?.();

@@ -6,6 +6,9 @@ export async function connectAmqp(url: string, connectionName: string): Promise<
   try {
     return await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
   } catch (cause) {
-    throw new Error(`Cannot connect to RabbitMQ at ${redactUrl(url)}: ${(cause as Error).message}. Is it running? Check AMQP_URL.`, { cause });
+    throw new Error(
+      `Cannot connect to RabbitMQ at ${redactUrl(url)}: ${(cause as Error).message}. Is it running? Check AMQP_URL.`,
+      { cause },
+    );
   }
 }

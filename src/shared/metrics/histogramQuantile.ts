@@ -29,8 +29,12 @@ export function histogramQuantile(q: number, histogram: CumulativeHistogram): nu
  * Observations between two snapshots of one histogram (`later` minus `earlier`, bucket by bucket).
  * Buckets that differ, or a counter that went backwards (a restart), yield `later` unchanged.
  */
-export function histogramDelta(later: CumulativeHistogram, earlier: CumulativeHistogram | undefined): CumulativeHistogram {
-  if (!earlier || earlier.bounds.length !== later.bounds.length || earlier.bounds.some((b, i) => b !== later.bounds[i])) return later;
+export function histogramDelta(
+  later: CumulativeHistogram,
+  earlier: CumulativeHistogram | undefined,
+): CumulativeHistogram {
+  if (!earlier || earlier.bounds.length !== later.bounds.length || earlier.bounds.some((b, i) => b !== later.bounds[i]))
+    return later;
   const counts = later.counts.map((count, i) => count - earlier.counts[i]!);
   return counts.some((count) => count < 0) ? later : { bounds: later.bounds, counts };
 }

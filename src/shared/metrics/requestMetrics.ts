@@ -45,8 +45,22 @@ export class RequestMetrics {
     const { requests, duration, labelNames, outcomeLabel, registry } = options;
     const reset = () => this.series.clear();
     // Duck-typed metrics: the registry calls get() and reset() and reads name, help, type, labelNames and aggregator.
-    const counter = { ...requests, type: 'counter', labelNames: [...labelNames, outcomeLabel], aggregator: 'sum', get: async () => this.requestValues(), reset };
-    const histogram = { ...duration, type: 'histogram', labelNames: [...labelNames], aggregator: 'sum', get: async () => this.durationValues(), reset };
+    const counter = {
+      ...requests,
+      type: 'counter',
+      labelNames: [...labelNames, outcomeLabel],
+      aggregator: 'sum',
+      get: async () => this.requestValues(),
+      reset,
+    };
+    const histogram = {
+      ...duration,
+      type: 'histogram',
+      labelNames: [...labelNames],
+      aggregator: 'sum',
+      get: async () => this.durationValues(),
+      reset,
+    };
     registry.registerMetric(counter as unknown as Metric);
     registry.registerMetric(histogram as unknown as Metric);
   }
@@ -73,14 +87,25 @@ export class RequestMetrics {
     let series = this.series.get(key);
     if (!series) {
       const labels = Object.fromEntries(this.options.labelNames.map((name, i) => [name, labelValues[i] ?? '']));
-      this.series.set(key, (series = { labels, buckets: new Float64Array(this.bounds.length + 1), sum: 0, count: 0, byOutcome: new Map() }));
+      this.series.set(
+        key,
+        (series = {
+          labels,
+          buckets: new Float64Array(this.bounds.length + 1),
+          sum: 0,
+          count: 0,
+          byOutcome: new Map(),
+        }),
+      );
     }
     return series;
   }
 
   private requestValues() {
     const { requests, outcomeLabel } = this.options;
-    const values: Value[] = [...this.series.values()].flatMap((s) => [...s.byOutcome].map(([outcome, value]) => ({ labels: { ...s.labels, [outcomeLabel]: String(outcome) }, value })));
+    const values: Value[] = [...this.series.values()].flatMap((s) =>
+      [...s.byOutcome].map(([outcome, value]) => ({ labels: { ...s.labels, [outcomeLabel]: String(outcome) }, value })),
+    );
     return { name: requests.name, help: requests.help, type: 'counter', values, aggregator: 'sum' };
   }
 

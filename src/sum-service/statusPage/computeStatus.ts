@@ -1,4 +1,9 @@
-import { histogramCount, histogramDelta, histogramQuantile, type CumulativeHistogram } from '../../shared/metrics/histogramQuantile.js';
+import {
+  histogramCount,
+  histogramDelta,
+  histogramQuantile,
+  type CumulativeHistogram,
+} from '../../shared/metrics/histogramQuantile.js';
 import type { StatusSample } from './statusSample.js';
 
 /** A value that could not be read, and why (shown as "unknown" on the page). */
@@ -60,7 +65,10 @@ export interface StatusInput {
   now: StatusSample;
   /** The sample rates are measured against (see `pickBaseline`). */
   baseline: StatusSample | undefined;
-  queues: { main: { name: string; depth: Probed<QueueDepth> }; deadLetter: { name: string; depth: Probed<QueueDepth> } };
+  queues: {
+    main: { name: string; depth: Probed<QueueDepth> };
+    deadLetter: { name: string; depth: Probed<QueueDepth> };
+  };
   slots: Probed<SlotLag[]>;
   consuming: boolean;
   /** `undefined` when PostgreSQL answered, otherwise the reason. */
@@ -78,9 +86,11 @@ export function computeStatus(input: StatusInput): StatusDocument {
     service: 'sum-service',
     generated_at: new Date(now.atMs).toISOString(),
     window_seconds: seconds === undefined ? null : round(seconds, 3),
-    events_applied_per_second: seconds === undefined ? null : round(Math.max(0, now.applied - baseline!.applied) / seconds, 3),
+    events_applied_per_second:
+      seconds === undefined ? null : round(Math.max(0, now.applied - baseline!.applied) / seconds, 3),
     end_to_end_latency_seconds: {
-      recent: seconds === undefined || !now.endToEnd ? null : summarize(histogramDelta(now.endToEnd, baseline!.endToEnd)),
+      recent:
+        seconds === undefined || !now.endToEnd ? null : summarize(histogramDelta(now.endToEnd, baseline!.endToEnd)),
       since_start: now.endToEnd ? summarize(now.endToEnd) : null,
     },
     queues: {
@@ -93,11 +103,19 @@ export function computeStatus(input: StatusInput): StatusDocument {
       problems,
       consuming: input.consuming,
       database: input.databaseProblem === undefined,
-      uptime_seconds: now.processStartSeconds === undefined ? null : Math.max(0, Math.round(now.atMs / 1000 - now.processStartSeconds)),
+      uptime_seconds:
+        now.processStartSeconds === undefined
+          ? null
+          : Math.max(0, Math.round(now.atMs / 1000 - now.processStartSeconds)),
       resident_memory_bytes: now.residentMemoryBytes ?? null,
       event_loop_lag_p99_seconds: now.eventLoopLagP99Seconds ?? null,
     },
-    totals: { events_applied: now.applied, duplicates_skipped: now.duplicates, dead_lettered: now.deadLettered, apply_retries: now.applyRetries },
+    totals: {
+      events_applied: now.applied,
+      duplicates_skipped: now.duplicates,
+      dead_lettered: now.deadLettered,
+      apply_retries: now.applyRetries,
+    },
   };
 }
 
@@ -105,13 +123,21 @@ export function computeStatus(input: StatusInput): StatusDocument {
  * The sample to measure rates against at `nowMs`: the oldest one within the last `windowMs`, or,
  * when none is that recent, the newest older one (a longer span beats no figure at all).
  */
-export function pickBaseline(samples: readonly StatusSample[], nowMs: number, windowMs: number): StatusSample | undefined {
+export function pickBaseline(
+  samples: readonly StatusSample[],
+  nowMs: number,
+  windowMs: number,
+): StatusSample | undefined {
   const earlier = samples.filter((sample) => sample.atMs < nowMs);
   return earlier.find((sample) => sample.atMs >= nowMs - windowMs) ?? earlier.at(-1);
 }
 
 /** The samples worth keeping after `latest` was taken: those within the window, and the newest one before it. */
-export function retainSamples(samples: readonly StatusSample[], latest: StatusSample, windowMs: number): StatusSample[] {
+export function retainSamples(
+  samples: readonly StatusSample[],
+  latest: StatusSample,
+  windowMs: number,
+): StatusSample[] {
   const all = [...samples, latest].sort((a, b) => a.atMs - b.atMs);
   const cutoff = latest.atMs - windowMs;
   const firstInside = all.findIndex((sample) => sample.atMs >= cutoff);
@@ -121,7 +147,11 @@ export function retainSamples(samples: readonly StatusSample[], latest: StatusSa
 function summarize(histogram: CumulativeHistogram): LatencySummary | null {
   const events = histogramCount(histogram);
   if (events === 0) return null;
-  return { p50: round(histogramQuantile(0.5, histogram)!, 6), p99: round(histogramQuantile(0.99, histogram)!, 6), events };
+  return {
+    p50: round(histogramQuantile(0.5, histogram)!, 6),
+    p99: round(histogramQuantile(0.99, histogram)!, 6),
+    events,
+  };
 }
 
 function orUnknown<T extends object>(probed: Probed<T>): T | Unknown {

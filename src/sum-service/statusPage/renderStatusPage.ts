@@ -13,7 +13,9 @@ export function renderStatusPage(template: string, snapshot: SumSnapshot | undef
     '{{appliedEvents}}': snapshot ? snapshot.appliedEvents : '—',
     '{{renderedAt}}': `${at.toISOString().slice(11, 19)} UTC`,
   };
-  return template.replace(/\{\{(sum|appliedEvents|renderedAt)\}\}/g, (placeholder) => escapeHtml(values[placeholder as keyof typeof values]));
+  return template.replace(/\{\{(sum|appliedEvents|renderedAt)\}\}/g, (placeholder) =>
+    escapeHtml(values[placeholder as keyof typeof values]),
+  );
 }
 
 export function escapeHtml(text: string): string {

@@ -122,7 +122,8 @@
     if ('unknown' in replication) return [unknown(replication.unknown)];
     if (replication.slots.length === 0) return ['no logical replication slot in this database'];
     return replication.slots.map(
-      (slot) => `${slot.slot_name}: ${slot.lag_bytes === null ? 'no confirmed position yet' : bytes(slot.lag_bytes, true)}${slot.active ? '' : ' (inactive)'}`,
+      (slot) =>
+        `${slot.slot_name}: ${slot.lag_bytes === null ? 'no confirmed position yet' : bytes(slot.lag_bytes, true)}${slot.active ? '' : ' (inactive)'}`,
     );
   }
 
@@ -131,27 +132,33 @@
   }
 
   function showStatus(status) {
-    $('rate').textContent = status.events_applied_per_second === null
-      ? 'measuring…'
-      : `${decimal.format(status.events_applied_per_second)} /s (last ${decimal.format(status.window_seconds)} s)`;
+    $('rate').textContent =
+      status.events_applied_per_second === null
+        ? 'measuring…'
+        : `${decimal.format(status.events_applied_per_second)} /s (last ${decimal.format(status.window_seconds)} s)`;
     $('latency').textContent = latencyText(status.end_to_end_latency_seconds, status.window_seconds);
     $('queue-main-name').textContent = status.queues.main.name;
     $('queue-main').textContent = queueText(status.queues.main);
     $('queue-dead-letter-name').textContent = status.queues.dead_letter.name;
     $('queue-dead-letter').textContent = queueText(status.queues.dead_letter);
-    $('queue-dead-letter').dataset.alert = String('messages_ready' in status.queues.dead_letter && status.queues.dead_letter.messages_ready > 0);
+    $('queue-dead-letter').dataset.alert = String(
+      'messages_ready' in status.queues.dead_letter && status.queues.dead_letter.messages_ready > 0,
+    );
     showLines($('slot-lag'), slotLines(status.replication_slots));
 
     const health = status.health;
     $('health').dataset.status = health.status;
-    $('health').textContent = health.status === 'ok'
-      ? 'OK: consuming from RabbitMQ, PostgreSQL answers'
-      : `Degraded: ${health.problems.join(' ')}`;
+    $('health').textContent =
+      health.status === 'ok'
+        ? 'OK: consuming from RabbitMQ, PostgreSQL answers'
+        : `Degraded: ${health.problems.join(' ')}`;
     $('uptime').textContent = health.uptime_seconds === null ? '—' : duration(health.uptime_seconds);
     $('memory').textContent = health.resident_memory_bytes === null ? '—' : bytes(health.resident_memory_bytes);
-    $('event-loop').textContent = health.event_loop_lag_p99_seconds === null ? '—' : seconds(health.event_loop_lag_p99_seconds);
+    $('event-loop').textContent =
+      health.event_loop_lag_p99_seconds === null ? '—' : seconds(health.event_loop_lag_p99_seconds);
     const t = status.totals;
-    $('totals').textContent = `${plural(t.events_applied, 'event')} · ${integer.format(t.duplicates_skipped)} duplicates skipped · ${integer.format(t.dead_lettered)} dead-lettered · ${integer.format(t.apply_retries)} retries`;
+    $('totals').textContent =
+      `${plural(t.events_applied, 'event')} · ${integer.format(t.duplicates_skipped)} duplicates skipped · ${integer.format(t.dead_lettered)} dead-lettered · ${integer.format(t.apply_retries)} retries`;
     document.body.dataset.stale = 'false';
     $('updated').textContent = `Figures as of ${new Date(status.generated_at).toLocaleTimeString()}.`;
   }
@@ -166,7 +173,8 @@
       }
     } catch (error) {
       document.body.dataset.stale = 'true';
-      $('updated').textContent = `Could not load /status.json (${error.message}) at ${new Date().toLocaleTimeString()}; retrying.`;
+      $('updated').textContent =
+        `Could not load /status.json (${error.message}) at ${new Date().toLocaleTimeString()}; retrying.`;
     } finally {
       setTimeout(pollStatus, STATUS_INTERVAL_MS);
     }

@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import { computeStatus, pickBaseline, type Probed, type QueueDepth, retainSamples, type SlotLag } from './computeStatus.js';
+import {
+  computeStatus,
+  pickBaseline,
+  type Probed,
+  type QueueDepth,
+  retainSamples,
+  type SlotLag,
+} from './computeStatus.js';
 import { readSlotLag } from './readSlotLag.js';
 import { sampleFromMetrics, type StatusSample } from './statusSample.js';
 
@@ -44,7 +51,10 @@ export class StatusCollector {
     this.windowMs = options.windowMs ?? 10_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
     this.now = options.now ?? Date.now;
-    if (this.windowMs <= this.cacheMs) throw new Error(`StatusCollector windowMs (${this.windowMs}) must exceed cacheMs (${this.cacheMs}), or no rate can be measured.`);
+    if (this.windowMs <= this.cacheMs)
+      throw new Error(
+        `StatusCollector windowMs (${this.windowMs}) must exceed cacheMs (${this.cacheMs}), or no rate can be measured.`,
+      );
   }
 
   /** The status document as JSON text. */
@@ -70,7 +80,10 @@ export class StatusCollector {
       computeStatus({
         now: sample,
         baseline,
-        queues: { main: { name: queues.main, depth: main }, deadLetter: { name: queues.deadLetter, depth: deadLetter } },
+        queues: {
+          main: { name: queues.main, depth: main },
+          deadLetter: { name: queues.deadLetter, depth: deadLetter },
+        },
         slots,
         consuming: this.options.consuming(),
         databaseProblem: database.ok ? undefined : database.reason,

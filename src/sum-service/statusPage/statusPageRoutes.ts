@@ -36,7 +36,10 @@ interface Asset {
 export function statusPageRoutes(options: StatusPageOptions): Routes {
   const template = readAsset('index.html');
   const missing = STATUS_PAGE_PLACEHOLDERS.filter((placeholder) => !template.includes(placeholder));
-  if (missing.length > 0) throw new Error(`statusPage/index.html lacks ${missing.join(', ')}; restore them (the page shows the sum through them).`);
+  if (missing.length > 0)
+    throw new Error(
+      `statusPage/index.html lacks ${missing.join(', ')}; restore them (the page shows the sum through them).`,
+    );
   const script = asset('status-page.js', 'text/javascript; charset=utf-8');
   const stylesheet = asset('status-page.css', 'text/css; charset=utf-8');
 
@@ -48,7 +51,12 @@ export function statusPageRoutes(options: StatusPageOptions): Routes {
           return undefined;
         });
         const body = renderStatusPage(template, snapshot, new Date());
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store', ...SECURITY_HEADERS });
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          'cache-control': 'no-store',
+          ...SECURITY_HEADERS,
+        });
         res.end(body);
       },
     },
