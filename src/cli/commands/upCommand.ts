@@ -17,7 +17,7 @@ export function upCommand(
       'Runs what `npm start` runs (scripts/start.sh → src/dev-stack/main.ts): installs missing system packages, starts ' +
         'project-owned PostgreSQL and RabbitMQ under .sumstream/ (unless DATABASE_URL / AMQP_URL point elsewhere), then ' +
         'add-service, cdc-relay and sum-service with prefixed logs, restarting any that crashes. Ctrl-C stops everything. ' +
-        "Every knob of the README's configuration tables applies. Its output is the processes' logs, so it has no --json.",
+        "Every knob of docs/configuration.md applies. Its output is the processes' logs, so it has no --json.",
     )
     .addHelpText(
       'after',
