@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PORT_KNOBS } from '../shared/config/portKnobs.js';
+import { DEV_STACK_KNOBS } from './devStackConfig.js';
 import { REPO_ROOT } from './serviceProcess.js';
 
 /** The committed configuration, written for the default ports. */
@@ -13,12 +15,12 @@ export type PrometheusTargets = Record<
 >;
 
 export const DEFAULT_TARGETS: PrometheusTargets = {
-  'add-service': '127.0.0.1:3001',
-  'cdc-relay': '127.0.0.1:3002',
-  'sum-service': '127.0.0.1:4000',
-  rabbitmq: '127.0.0.1:15692',
-  postgres: '127.0.0.1:9187',
-  prometheus: '127.0.0.1:9090',
+  'add-service': `127.0.0.1:${PORT_KNOBS.addMetricsPort.default}`,
+  'cdc-relay': `127.0.0.1:${PORT_KNOBS.relayMetricsPort.default}`,
+  'sum-service': `127.0.0.1:${PORT_KNOBS.sumPort.default}`,
+  rabbitmq: `127.0.0.1:${DEV_STACK_KNOBS.rabbitPrometheusPort.default}`,
+  postgres: `127.0.0.1:${DEV_STACK_KNOBS.pgExporterPort.default}`,
+  prometheus: `127.0.0.1:${DEV_STACK_KNOBS.prometheusPort.default}`,
 };
 
 /** The Docker Compose stack's configuration (service hostnames), rendered from the template. */
@@ -26,9 +28,9 @@ export const COMPOSE_PROMETHEUS_CONFIG = path.join(REPO_ROOT, 'deploy', 'prometh
 
 /** Scrape targets inside docker-compose.yml's network: service name and container port. */
 export const COMPOSE_TARGETS: PrometheusTargets = {
-  'add-service': 'add-service:3001',
-  'cdc-relay': 'cdc-relay:3002',
-  'sum-service': 'sum-service:4000',
+  'add-service': `add-service:${PORT_KNOBS.addMetricsPort.default}`,
+  'cdc-relay': `cdc-relay:${PORT_KNOBS.relayMetricsPort.default}`,
+  'sum-service': `sum-service:${PORT_KNOBS.sumPort.default}`,
   rabbitmq: 'rabbitmq:15692',
   postgres: 'postgres-exporter:9187',
   prometheus: 'prometheus:9090',

@@ -1,3 +1,4 @@
+import { PORT_KNOBS } from '../../shared/config/portKnobs.js';
 import type { Command } from 'commander';
 import { callAdd } from '../callAdd.js';
 import type { CliContext } from '../cliContext.js';
@@ -30,7 +31,7 @@ export function addCommand(
     )
     .option(
       '--grpc <host:port>',
-      'add-service address (default: $SUMSTREAM_GRPC_TARGET, else 127.0.0.1:$GRPC_PORT, i.e. 127.0.0.1:50051)',
+      `add-service address (default: $SUMSTREAM_GRPC_TARGET, else 127.0.0.1:$GRPC_PORT, i.e. 127.0.0.1:${PORT_KNOBS.grpcPort.default})`,
     )
     .option('--token <token>', 'bearer token when the add-service requires one (default: $SUMSTREAM_AUTH_TOKEN)')
     .option('--timeout-ms <n>', 'deadline of the call in ms', intOption('--timeout-ms', 1, 600_000), 10_000)

@@ -1,3 +1,4 @@
+import { PORT_KNOBS } from '../../shared/config/portKnobs.js';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../cliErrors.js';
 import { parseInt64, parseIntInRange } from '../parseInt64.js';
@@ -41,7 +42,7 @@ export function urlOption(name: string): (value: string) => string {
       url = new URL(value);
     } catch {
       throw new InvalidArgumentError(
-        `${name} must be a URL such as http://127.0.0.1:4000; got ${JSON.stringify(value)}.`,
+        `${name} must be a URL such as http://127.0.0.1:${PORT_KNOBS.sumPort.default}; got ${JSON.stringify(value)}.`,
       );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')

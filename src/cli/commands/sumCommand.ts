@@ -1,3 +1,4 @@
+import { PORT_KNOBS } from '../../shared/config/portKnobs.js';
 import type { Command } from 'commander';
 import type { CliContext } from '../cliContext.js';
 import { EXIT, UsageError } from '../cliErrors.js';
@@ -34,7 +35,7 @@ export function sumCommand(
     )
     .option(
       '--url <url>',
-      'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)',
+      `sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:${PORT_KNOBS.sumPort.default})`,
       urlOption('--url'),
     )
     .option(...JSON_FLAG)
@@ -45,7 +46,7 @@ export function sumCommand(
           'npx sumstream sum',
           'npx sumstream sum --json                      # {"sum":5}',
           'npx sumstream sum --after "$TOKEN" --timeout-ms 5000',
-          'npx sumstream sum --url http://127.0.0.1:4000',
+          `npx sumstream sum --url http://127.0.0.1:${PORT_KNOBS.sumPort.default}`,
         ],
         'Exit codes: 0 done, 1 failed (unreachable, 504 not applied in time, 503 store down), 2 usage error (also a malformed token).',
       ),

@@ -1,3 +1,4 @@
+import { PORT_KNOBS } from '../../shared/config/portKnobs.js';
 import type { Command } from 'commander';
 import { sleep } from '../../shared/backoff.js';
 import type { CliContext } from '../cliContext.js';
@@ -33,7 +34,7 @@ export function watchCommand(
     .option('--count <n>', 'stop after this many updates', intOption('--count', 1, Number.MAX_SAFE_INTEGER))
     .option(
       '--url <url>',
-      'sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:4000)',
+      `sum-service base URL (default: $SUMSTREAM_SUM_URL, else http://127.0.0.1:$SUM_PORT, i.e. http://127.0.0.1:${PORT_KNOBS.sumPort.default})`,
       urlOption('--url'),
     )
     .option(...JSON_FLAG)
