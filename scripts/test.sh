@@ -11,14 +11,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TIERS=(unit int e2e chaos)
 
+setup_for_servers() {
+  SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh
+  bash scripts/install-test-tools.sh
+}
+
 selected=()
 for arg in "$@"; do
   case " ${TIERS[*]} " in *" $arg "*) selected+=("$arg") ;; *) selected=(); break ;; esac
 done
 if (($# > 0 && ${#selected[@]} == 0)); then
   # Not only tier names: hand the arguments to vitest as they are.
-  SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh
-  bash scripts/install-test-tools.sh
+  setup_for_servers
   exec npx vitest run "$@"
 fi
 if ((${#selected[@]} == 0)); then selected=("${TIERS[@]}"); fi
@@ -26,8 +30,7 @@ if ((${#selected[@]} == 0)); then selected=("${TIERS[@]}"); fi
 needs_servers=false
 for tier in "${selected[@]}"; do [[ "$tier" == unit ]] || needs_servers=true; done
 if [[ "$needs_servers" == true ]]; then
-  SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh
-  bash scripts/install-test-tools.sh
+  setup_for_servers
 else
   SUMSTREAM_OBSERVABILITY=false DATABASE_URL=unused AMQP_URL=unused bash scripts/ensure-system-deps.sh
 fi

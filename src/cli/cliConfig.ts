@@ -46,7 +46,8 @@ export const CLI_KNOBS = {
 /** Resolves the CLI's configuration; throws ConfigError naming the variable and the fix. */
 export function cliConfig(env: Env): CliConfig {
   const read = envReader(env);
-  const own = readKnobs(env, CLI_KNOBS);
+  // SUMSTREAM_SUM_URL and SUMSTREAM_RABBIT_MANAGEMENT_URL are read below, validated as URLs.
+  const own = readKnobs(env, { grpcTarget: CLI_KNOBS.grpcTarget, authToken: CLI_KNOBS.authToken });
   const ports = readKnobs(env, {
     grpc: PORT_KNOBS.grpcPort,
     sum: PORT_KNOBS.sumPort,

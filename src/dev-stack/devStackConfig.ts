@@ -5,14 +5,16 @@ import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { DEBEZIUM_DEFAULTS, DEBEZIUM_VERSION } from './debeziumInstance.js';
 import { REPO_ROOT } from './serviceProcess.js';
 
+const DEFAULT_HOME = path.join(REPO_ROOT, '.sumstream');
+
 /** `npm start`: the development stack's own servers and what it starts. */
 export const DEV_STACK_KNOBS = {
   home: knob.derived(
     'SUMSTREAM_HOME',
     '`<repo>/.sumstream`',
     'Where the project-owned PostgreSQL, RabbitMQ and Prometheus keep data and logs.',
-    (r) => path.resolve(r.string('SUMSTREAM_HOME', path.join(REPO_ROOT, '.sumstream'))),
-    path.join(REPO_ROOT, '.sumstream'),
+    (r) => path.resolve(r.string('SUMSTREAM_HOME', DEFAULT_HOME)),
+    DEFAULT_HOME,
   ),
   pgPort: PORT_KNOBS.pgPort,
   pgBin: knob.optional(
