@@ -1,3 +1,4 @@
+import { amqpUrls } from '../shared/messaging/connectAmqp.js';
 import { type CommonConfig, commonConfig } from '../shared/config/commonConfig.js';
 import { ConfigError } from '../shared/config/ConfigError.js';
 import { type Env, envReader } from '../shared/config/envReader.js';
@@ -82,7 +83,7 @@ export function cliConfig(env: Env): CliConfig {
 
 /** http://user:pass@host:<port> from amqp://user:pass@host:5672/vhost (guest/guest when the URL has none, as amqplib does). */
 export function defaultManagementUrl(amqpUrl: string, port: number): string {
-  const amqp = new URL(amqpUrl);
+  const amqp = new URL(amqpUrls(amqpUrl)[0] ?? amqpUrl);
   const user = amqp.username || 'guest';
   const password = amqp.username ? amqp.password : 'guest';
   return `http://${user}:${password}@${amqp.hostname}:${port}`;

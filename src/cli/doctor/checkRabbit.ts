@@ -1,3 +1,4 @@
+import { amqpUrls } from '../../shared/messaging/connectAmqp.js';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import type { TopologyConfig } from '../../shared/config/commonConfig.js';
 import { redactUrl } from '../../shared/log/createLogger.js';
@@ -32,7 +33,7 @@ export async function checkRabbit(options: CheckRabbitOptions): Promise<CheckRes
   const { topology } = options;
   let connection: ChannelModel;
   try {
-    connection = await amqp.connect(options.amqpUrl, {
+    connection = await amqp.connect(amqpUrls(options.amqpUrl)[0] ?? options.amqpUrl, {
       timeout: timeoutMs,
       clientProperties: { connection_name: 'sumstream-doctor' },
     });
@@ -151,7 +152,7 @@ export async function checkRabbit(options: CheckRabbitOptions): Promise<CheckRes
 
 /** The vhost of an AMQP URL ('/' when the path is empty). */
 export function vhostOf(amqpUrl: string): string {
-  const path = new URL(amqpUrl).pathname.slice(1);
+  const path = new URL(amqpUrls(amqpUrl)[0] ?? amqpUrl).pathname.slice(1);
   return path === '' ? '/' : decodeURIComponent(path);
 }
 

@@ -12,11 +12,11 @@ export const STORE_KNOBS = {
     ['postgres', 'postgresql'],
     'PostgreSQL URL. With `npm start`: set it to use your own server instead of the project-owned one.',
   ),
-  amqpUrl: knob.url(
+  amqpUrl: knob.urlList(
     'AMQP_URL',
     `amqp://sumstream:sumstream@127.0.0.1:${PORT_KNOBS.amqpPort.default}`,
     ['amqp', 'amqps'],
-    'RabbitMQ URL. With `npm start`: set it to use your own broker instead of the project-owned one.',
+    'RabbitMQ URL, or one per cluster node separated by commas: each connection tries them in turn, starting at a random one. With `npm start`: set it to use your own broker instead of the project-owned one.',
   ),
 } as const;
 

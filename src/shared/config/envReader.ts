@@ -8,6 +8,8 @@ export interface EnvReader {
   int(name: string, fallback: number, range?: { min?: number; max?: number }): number;
   port(name: string, fallback: number): number;
   url(name: string, fallback: string, protocols: readonly string[]): string;
+  /** One URL, or several separated by commas, each checked like `url`; returned as given. */
+  urlList(name: string, fallback: string, protocols: readonly string[]): string;
   oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T;
   bool(name: string, fallback: boolean): boolean;
 }
@@ -29,24 +31,37 @@ export function envReader(env: Env): EnvReader {
     }
     return Number(value);
   };
+  const checkUrl = (name: string, value: string, fallback: string, protocols: readonly string[]): void => {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch (cause) {
+      throw new ConfigError(
+        `${name} is not a valid URL; expected e.g. ${fallback.replace(/\/\/[^@]*@/, '//user:password@')}.`,
+        { cause },
+      );
+    }
+    if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+      throw new ConfigError(`${name} uses protocol ${parsed.protocol}; expected one of ${protocols.join(', ')}.`);
+    }
+  };
   return {
     string: (name, fallback) => raw(name) ?? fallback,
     int,
     port: (name, fallback) => int(name, fallback, { min: 0, max: 65535 }),
     url(name, fallback, protocols) {
       const value = raw(name) ?? fallback;
-      let parsed: URL;
-      try {
-        parsed = new URL(value);
-      } catch (cause) {
+      checkUrl(name, value, fallback, protocols);
+      return value;
+    },
+    urlList(name, fallback, protocols) {
+      const value = raw(name) ?? fallback;
+      const urls = value.split(',').map((u) => u.trim());
+      if (urls.some((u) => u === ''))
         throw new ConfigError(
-          `${name} is not a valid URL; expected e.g. ${fallback.replace(/\/\/[^@]*@/, '//user:password@')}.`,
-          { cause },
+          `${name} has an empty entry; separate URLs with single commas, e.g. ${fallback},${fallback}.`,
         );
-      }
-      if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
-        throw new ConfigError(`${name} uses protocol ${parsed.protocol}; expected one of ${protocols.join(', ')}.`);
-      }
+      for (const url of urls) checkUrl(name, url, fallback, protocols);
       return value;
     },
     oneOf(name, fallback, allowed) {

@@ -61,6 +61,13 @@ export const knob = {
     doc,
     read: (r) => r.url(name, fallback, protocols),
   }),
+  /** One URL or several separated by commas (client-side failover across cluster nodes). */
+  urlList: (name: string, fallback: string, protocols: readonly string[], doc: string): Knob<string> => ({
+    name,
+    default: fallback,
+    doc,
+    read: (r) => r.urlList(name, fallback, protocols),
+  }),
   oneOf: <T extends string>(name: string, fallback: T, allowed: readonly T[], doc: string): Knob<T> => ({
     name,
     default: fallback,

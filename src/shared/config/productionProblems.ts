@@ -16,13 +16,16 @@ export function productionProblems(urls: { databaseUrl: string; amqpUrl: string 
       `DATABASE_URL has ${database.password ? 'a default' : 'no'} password; give the role a strong password and put it in DATABASE_URL.`,
     );
   }
-  const amqp = new URL(urls.amqpUrl);
-  const amqpUser = decodeURIComponent(amqp.username) || 'guest';
-  const amqpPassword = decodeURIComponent(amqp.password) || (amqp.username ? '' : 'guest');
-  if (amqpUser === 'guest' || DEFAULT_PASSWORDS.has(amqpPassword)) {
-    problems.push(
-      `AMQP_URL uses ${amqpUser === 'guest' ? 'the guest user' : 'a default or empty password'}; create a RabbitMQ user with a strong password and put it in AMQP_URL.`,
-    );
+  for (const url of urls.amqpUrl.split(',')) {
+    const amqp = new URL(url.trim());
+    const amqpUser = decodeURIComponent(amqp.username) || 'guest';
+    const amqpPassword = decodeURIComponent(amqp.password) || (amqp.username ? '' : 'guest');
+    if (amqpUser === 'guest' || DEFAULT_PASSWORDS.has(amqpPassword)) {
+      problems.push(
+        `AMQP_URL uses ${amqpUser === 'guest' ? 'the guest user' : 'a default or empty password'}; create a RabbitMQ user with a strong password and put it in AMQP_URL.`,
+      );
+      break;
+    }
   }
   for (const name of ['GF_SECURITY_ADMIN_PASSWORD', 'GRAFANA_ADMIN_PASSWORD']) {
     const value = env[name];
