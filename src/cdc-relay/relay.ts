@@ -5,9 +5,17 @@ import { LeaderLock } from './leaderLock.js';
 import type { RelayMetrics } from './relayMetrics.js';
 import { type ReplicationSessionOptions, runReplicationSession } from './replicationSession.js';
 
+export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000 } as const;
+
 export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
   pool: pg.Pool;
   standbyPollMs: number;
+  /**
+   * Active relay whose sessions have failed for this long without one confirmed LSN (it cannot reach
+   * RabbitMQ, say) gives the lock up and stays standby for as long again, so a standby that can reach
+   * both stores takes over. Default `RELAY_DEFAULTS.stepDownAfterMs`.
+   */
+  stepDownAfterMs?: number;
   metrics: RelayMetrics;
   logger: Logger;
 }
@@ -60,19 +68,41 @@ export class Relay {
         if (!leadership.signal.aborted) logger.warn('leader lock connection lost; stepping down');
         leadership.abort();
       });
-      for (let attempt = 0; !leadership.signal.aborted; attempt++) {
+      const stepDownAfterMs = this.options.stepDownAfterMs ?? RELAY_DEFAULTS.stepDownAfterMs;
+      let failingSince: number | undefined;
+      let steppedDown = false;
+      const onConfirmed = () => {
+        attempt = 0;
+        failingSince = undefined;
+        if (this.state !== 'active') this.setState('active');
+      };
+      let attempt = 0;
+      for (; !leadership.signal.aborted; attempt++) {
         this.setState(attempt === 0 ? 'active' : 'reconnecting');
         try {
-          await runReplicationSession({ ...this.options, onConfirmed: () => (attempt = 0) }, leadership.signal);
+          await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
           metrics.reconnects.inc();
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince >= stepDownAfterMs) {
+            logger.warn(
+              { err: error, failingForMs: Date.now() - failingSince },
+              'replication sessions keep failing; stepping down so a standby can take over',
+            );
+            steppedDown = true;
+            break;
+          }
           logger.warn({ err: error, attempt }, 'replication session failed; reconnecting');
           await sleep(backoffMs(attempt, 200, 5_000), leadership.signal);
         }
       }
       this.stop.signal.removeEventListener('abort', onStop);
       await lock.release();
+      if (steppedDown) {
+        this.setState('standby');
+        await sleep(stepDownAfterMs, this.stop.signal);
+      }
     }
     metrics.active.set(0);
   }

@@ -4,6 +4,7 @@ import { knob, type KnobValues, readKnobs } from '../shared/config/knob.js';
 import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { type ReplicationConfig, replicationConfig } from '../shared/config/replicationConfig.js';
 import { LEADER_LOCK_DEFAULTS } from './leaderLock.js';
+import { RELAY_DEFAULTS } from './relay.js';
 import { REPLICATION_SESSION_DEFAULTS } from './replicationSession.js';
 
 export const RELAY_KNOBS = {
@@ -24,6 +25,18 @@ export const RELAY_KNOBS = {
     LEADER_LOCK_DEFAULTS.pollMs,
     { min: 50, max: 60_000 },
     'Ms between two attempts of a standby relay to take the leader lock.',
+  ),
+  stepDownAfterMs: knob.int(
+    'RELAY_STEP_DOWN_AFTER_MS',
+    RELAY_DEFAULTS.stepDownAfterMs,
+    { min: 1000, max: 3_600_000 },
+    'Ms of failing replication sessions (no LSN confirmed) after which the active relay gives the leader lock to a standby.',
+  ),
+  confirmTimeoutMs: knob.int(
+    'RELAY_CONFIRM_TIMEOUT_MS',
+    REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs,
+    { min: 100, max: 600_000 },
+    'Ms without a publisher confirm, with events unconfirmed, after which the session is restarted on another broker node.',
   ),
   metricsPort: PORT_KNOBS.relayMetricsPort,
 } as const;

@@ -3,14 +3,21 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
-import { connectAmqp } from '../shared/messaging/connectAmqp.js';
+import { connectAmqp, dropConnection, withDeadline } from '../shared/messaging/connectAmqp.js';
 import { PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { ConfirmTracker } from './confirmTracker.js';
 import { decodeOutboxInsert, type InsertMessage } from './decodeOutboxInsert.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { RelayMetrics } from './relayMetrics.js';
 
-export const REPLICATION_SESSION_DEFAULTS = { maxInFlight: 1000, statusIntervalMs: 200 } as const;
+/** Opening the channel and declaring the topology on a connected node, ms; longer means a stuck node. */
+const SETUP_TIMEOUT_MS = 10_000;
+
+export const REPLICATION_SESSION_DEFAULTS = {
+  maxInFlight: 1000,
+  statusIntervalMs: 200,
+  confirmTimeoutMs: 15_000,
+} as const;
 
 export interface ReplicationSessionOptions {
   databaseUrl: string;
@@ -23,6 +30,8 @@ export interface ReplicationSessionOptions {
   maxInFlight?: number;
   /** How often the confirmed LSN is reported, in ms; also the keepalive period. Default `REPLICATION_SESSION_DEFAULTS.statusIntervalMs`. */
   statusIntervalMs?: number;
+  /** The session fails when events are unconfirmed and no confirm came for this long, in ms (a broker node cut off). Default `REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs`. */
+  confirmTimeoutMs?: number;
   metrics: RelayMetrics;
   logger: Logger;
   /** Called whenever an LSN is confirmed to PostgreSQL. */
@@ -55,6 +64,8 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   let reported = 0n;
   let lastReportAt = 0;
   let lastConfirmAt = Date.now();
+  let lastPublishConfirmAt = Date.now();
+  const confirmTimeoutMs = options.confirmTimeoutMs ?? REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs;
   const report = (force: boolean) => {
     const lsn = tracker.confirmedLsn;
     if (lsn === 0n) return;
@@ -70,19 +81,30 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   };
   const timer = setInterval(() => {
     report(false);
+    if (tracker.inFlight > 0 && Date.now() - lastPublishConfirmAt > confirmTimeoutMs)
+      fail(new Error(`RabbitMQ confirmed none of ${tracker.inFlight} events for ${confirmTimeoutMs} ms`));
     metrics.secondsSinceConfirm.set((Date.now() - lastConfirmAt) / 1000);
   }, options.statusIntervalMs ?? REPLICATION_SESSION_DEFAULTS.statusIntervalMs);
 
   try {
     connection = await connectAmqp(options.amqpUrl, 'sumstream-cdc-relay');
-    connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
+    // An error (a heartbeat timeout, say) ends the session at once: on a cut link 'close' comes only
+    // after TCP gives up, minutes later.
+    connection.on('error', (error: Error) => {
+      logger.warn({ err: error }, 'RabbitMQ connection error');
+      fail(new Error(`RabbitMQ connection failed: ${error.message}`, { cause: error }));
+    });
     connection.once('close', () => fail(new Error('RabbitMQ connection closed')));
-    const channel: ConfirmChannel = await connection.createConfirmChannel();
+    const channel: ConfirmChannel = await withDeadline(
+      connection.createConfirmChannel(),
+      SETUP_TIMEOUT_MS,
+      'opening a confirm channel',
+    );
     channel.on('error', (error: Error) =>
       fail(new Error(`RabbitMQ closed the channel: ${error.message}`, { cause: error })),
     );
     channel.once('close', () => fail(new Error('RabbitMQ channel closed')));
-    await assertTopology(channel, topology);
+    await withDeadline(assertTopology(channel, topology), SETUP_TIMEOUT_MS, 'declaring the topology');
     // mandatory: an event no queue would take comes back instead of vanishing.
     channel.on('return', (message: { properties: { messageId?: string } }) =>
       fail(
@@ -114,6 +136,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
         } else if (message.tag === 'insert') {
           const event = decodeOutboxInsert(message as InsertMessage, options.table);
           if (!event) return;
+          if (tracker.inFlight === 0) lastPublishConfirmAt = Date.now();
           const seq = tracker.published();
           eventsInTransaction++;
           const started = process.hrtime.bigint();
@@ -139,6 +162,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
               if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
               metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
               metrics.published.inc();
+              lastPublishConfirmAt = Date.now();
               tracker.confirm(seq);
               if (paused && tracker.inFlight < maxInFlight / 2) {
                 paused = false;
@@ -177,6 +201,6 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     await service.destroy().catch(() => undefined);
     // destroy() removes every listener; a late error from its dying connection must not crash us.
     service.on('error', () => undefined);
-    await connection?.close().catch(() => undefined);
+    if (connection) await dropConnection(connection);
   }
 }

@@ -4,11 +4,14 @@ import { backoffMs, sleep } from '../shared/backoff.js';
 import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
-import { connectAmqp } from '../shared/messaging/connectAmqp.js';
+import { connectAmqp, dropConnection, withDeadline } from '../shared/messaging/connectAmqp.js';
 import { type ApplicableEvent, PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { applyEvents } from './applyEvents.js';
 import { type DeadLetterReason, decodeEvent } from './decodeEvent.js';
 import type { SumMetrics } from './sumMetrics.js';
+
+/** Opening channels, declaring the topology and starting to consume on a connected node, ms; longer means a stuck node. */
+const SETUP_TIMEOUT_MS = 10_000;
 
 /** The consumer's defaults (CONSUMER_PREFETCH and CONSUMER_MAX_BATCH take theirs from here). */
 export const EVENT_CONSUMER_DEFAULTS = { prefetch: 256, maxBatch: 256 } as const;
@@ -105,7 +108,7 @@ export class EventConsumer {
     const session = this.session;
     if (session?.consumerTag) await session.channel.cancel(session.consumerTag).catch(() => undefined);
     await session?.flushing;
-    await session?.connection.close().catch(() => undefined);
+    if (session) await dropConnection(session.connection);
     await this.running;
   }
 
@@ -129,40 +132,56 @@ export class EventConsumer {
   private async connect(): Promise<{ closed: Promise<void> }> {
     const { topology, logger } = this.options;
     const connection = await connectAmqp(this.options.amqpUrl, 'sumstream-sum-service');
-    const closed = new Promise<void>((resolve) => connection.once('close', () => resolve()));
-    connection.on('error', (error: Error) => logger.warn({ err: error }, 'RabbitMQ connection error'));
+    // An error (a heartbeat timeout, say) counts as closed at once: on a cut link 'close' comes only
+    // after TCP gives up, minutes later. The socket is dropped so nothing more is taken from it.
+    const closed = new Promise<void>((resolve) => {
+      connection.once('close', () => resolve());
+      connection.on('error', (error: Error) => {
+        logger.warn({ err: error }, 'RabbitMQ connection error; reconnecting');
+        void dropConnection(connection);
+        resolve();
+      });
+    });
     try {
-      const channel = await connection.createChannel();
-      const deadLetters = await connection.createConfirmChannel();
+      const channel = await withDeadline(connection.createChannel(), SETUP_TIMEOUT_MS, 'opening a channel');
+      const deadLetters = await withDeadline(
+        connection.createConfirmChannel(),
+        SETUP_TIMEOUT_MS,
+        'opening a confirm channel',
+      );
       // A channel the server closes (e.g. a precondition failure) reports here, then the
       // connection is closed so the loop reconnects; without a listener it would crash the process.
       for (const ch of [channel, deadLetters]) {
         ch.on('error', (error: Error) => {
           logger.warn({ err: error }, 'RabbitMQ channel closed by the server; reconnecting');
-          void connection.close().catch(() => undefined);
+          void dropConnection(connection);
         });
       }
-      await assertTopology(channel, topology);
+      await withDeadline(assertTopology(channel, topology), SETUP_TIMEOUT_MS, 'declaring the topology');
       await channel.prefetch(this.prefetch);
       const session: Session = { connection, channel, deadLetters, buffer: [], flushing: undefined, closed: false };
       this.session = session;
-      const { consumerTag } = await channel.consume(topology.queue, (message) => {
-        if (message === null) {
-          logger.warn('consumer cancelled by RabbitMQ (queue deleted?); reconnecting');
-          void connection.close().catch(() => undefined);
-          return;
-        }
-        const headers: Record<string, unknown> | undefined = message.properties.headers;
-        const publishedAt = headers?.[PUBLISHED_AT_HEADER];
-        if (typeof publishedAt === 'number' && !message.fields.redelivered)
-          this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
-        session.buffer.push(message);
-        session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));
-      });
+      const { consumerTag } = await withDeadline(
+        channel.consume(topology.queue, (message) => {
+          if (message === null) {
+            logger.warn('consumer cancelled by RabbitMQ (queue deleted?); reconnecting');
+            void dropConnection(connection);
+            return;
+          }
+          const headers: Record<string, unknown> | undefined = message.properties.headers;
+          const publishedAt = headers?.[PUBLISHED_AT_HEADER];
+          if (typeof publishedAt === 'number' && !message.fields.redelivered)
+            this.options.metrics.queueTime.observe(Math.max(0, Date.now() - publishedAt) / 1000);
+          session.buffer.push(message);
+          session.flushing ??= this.drain(session).finally(() => (session.flushing = undefined));
+        }),
+        SETUP_TIMEOUT_MS,
+        'starting the consumer',
+      );
       session.consumerTag = consumerTag;
       logger.info({ queue: topology.queue, prefetch: this.prefetch }, 'consuming');
     } catch (error) {
-      await connection.close().catch(() => undefined);
+      await dropConnection(connection);
       throw error;
     }
     return { closed };
