@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { isPortOpen, run, runOk, tailFile, type RunResult } from './exec.js';
+import { inNamespace } from './netns.js';
 
 export interface PostgresInstanceOptions {
   /** Absolute path of the cluster directory; created and initdb'ed if missing or empty. */
@@ -26,6 +27,12 @@ export interface PostgresInstanceOptions {
   port: number;
   /** Address to listen on (listen_addresses). Default '127.0.0.1'. */
   host?: string;
+  /** Network namespace the server runs in. Default: the caller's. */
+  netns?: string;
+  /** Another network (CIDR) allowed in, with the role's password (scram-sha-256). Default: loopback only. */
+  clientCidr?: string;
+  /** More postgresql.conf settings, e.g. `{ wal_sender_timeout: '5s' }`. */
+  settings?: Readonly<Record<string, string>>;
   /** Folder holding pg_ctl, initdb and postgres (`SUMSTREAM_PG_BIN`). Default: the highest /usr/lib/postgresql/<version>/bin. */
   binDir?: string | undefined;
   /** Receives progress lines. Default: discard. */
@@ -83,9 +90,10 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
   /** Runs a PostgreSQL binary as the right OS user, in a new session. */
   const pgRun = (tool: string, args: string[]): Promise<RunResult> => {
     const full = path.join(bin, tool);
-    return asRoot
-      ? run('runuser', ['-u', PG_OS_USER, '--', full, ...args], { cwd: base, detached: true })
-      : run(full, args, { cwd: base, detached: true });
+    const [command, wrapped] = asRoot
+      ? inNamespace(options.netns, 'runuser', ['-u', PG_OS_USER, '--', full, ...args])
+      : inNamespace(options.netns, full, args);
+    return run(command, wrapped, { cwd: base, detached: true });
   };
   const pgOk = async (tool: string, args: string[]): Promise<string> => {
     const r = await pgRun(tool, args);
@@ -132,15 +140,15 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
         `port ${port} on ${host} is already in use by another process; choose another port or stop that process`,
       );
     }
-    await writeConf('pg_hba.conf', HBA);
-    await writeConf('sumstream.conf', serverConf(host, port, socketDir));
+    await writeConf('pg_hba.conf', hba(options.clientCidr));
+    await writeConf('sumstream.conf', serverConf(host, port, socketDir, options.settings ?? {}));
     const t0 = Date.now();
     await pgOk('pg_ctl', ['start', '-w', '-t', '120', '-D', dataDir, '-l', logFile]);
     log(`postgres: started on ${host}:${port} in ${Date.now() - t0} ms (log: ${logFile})`);
   } else {
     log(`postgres: already running on ${host}:${port} from ${dataDir}`);
   }
-  await ensureRoleAndDatabase(host, port);
+  await ensureRoleAndDatabase(socketDir, port);
 
   return {
     url: `postgres://${ROLE}:${ROLE}@${host.includes(':') ? `[${host}]` : host}:${port}/${ROLE}`,
@@ -231,7 +239,7 @@ async function runningPort(
   return Number(lines[3]);
 }
 
-function serverConf(host: string, port: number, socketDir: string): string {
+function serverConf(host: string, port: number, socketDir: string, settings: Readonly<Record<string, string>>): string {
   return [
     `listen_addresses = '${host}'`,
     `port = ${port}`,
@@ -243,22 +251,32 @@ function serverConf(host: string, port: number, socketDir: string): string {
     `max_connections = 300`,
     `shared_buffers = 256MB`,
     `log_line_prefix = '%m [%p] %q%u@%d '`,
+    ...Object.entries(settings).map(([name, value]) => `${name} = ${value}`),
     '',
   ].join('\n');
 }
 
-const HBA = `# SumStream dev/test cluster: trust on loopback only (rewritten on every start)
+function hba(clientCidr: string | undefined): string {
+  const network = clientCidr
+    ? [
+        `host    all          all   ${clientCidr}  scram-sha-256`,
+        `host    replication  all   ${clientCidr}  scram-sha-256`,
+      ]
+    : [];
+  return `# SumStream dev/test cluster: trust on loopback only (rewritten on every start)
 local   all          all                 trust
 host    all          all   127.0.0.1/32  trust
 host    all          all   ::1/128       trust
 local   replication  all                 trust
 host    replication  all   127.0.0.1/32  trust
 host    replication  all   ::1/128       trust
-`;
+${network.map((line) => `${line}\n`).join('')}`;
+}
 
 /** Sets the sumstream role's password/attributes and creates the sumstream database (idempotent). */
-async function ensureRoleAndDatabase(host: string, port: number): Promise<void> {
-  const client = new pg.Client({ host, port, user: ROLE, database: 'postgres' });
+async function ensureRoleAndDatabase(socketDir: string, port: number): Promise<void> {
+  // Over the unix socket: trusted, and reachable even when the server listens in another namespace.
+  const client = new pg.Client({ host: socketDir, port, user: ROLE, database: 'postgres' });
   await client.connect();
   try {
     await client.query(`ALTER ROLE ${ROLE} WITH SUPERUSER REPLICATION LOGIN PASSWORD '${ROLE}'`);

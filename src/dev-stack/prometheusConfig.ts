@@ -55,16 +55,20 @@ export interface RenderOptions {
  * interval or header): each job's default target is replaced by the one given. Fails loudly if
  * the template no longer has a default target, so the two cannot drift apart silently.
  */
-export async function renderPrometheusConfig(targets: PrometheusTargets, options: RenderOptions = {}): Promise<string> {
+export async function renderPrometheusConfig(
+  targets: Record<keyof PrometheusTargets, string | readonly string[]>,
+  options: RenderOptions = {},
+): Promise<string> {
   let text = await readFile(PROMETHEUS_TEMPLATE, 'utf8');
   if (options.header !== undefined) text = `${options.header.replace(/\n*$/, '\n')}${text.replace(/^(?:#.*\n)*/, '')}`;
-  for (const [job, target] of Object.entries(targets) as [keyof PrometheusTargets, string][]) {
+  for (const [job, target] of Object.entries(targets) as [keyof PrometheusTargets, string | readonly string[]][]) {
     const placeholder = `['${DEFAULT_TARGETS[job]}']`;
     if (!text.includes(placeholder))
       throw new Error(
         `${PROMETHEUS_TEMPLATE} has no target ${placeholder} for job ${job}; keep the defaults in step with DEFAULT_TARGETS.`,
       );
-    text = text.replace(placeholder, `['${target}']`);
+    const list = typeof target === 'string' ? [target] : target;
+    text = text.replace(placeholder, `[${list.map((t) => `'${t}'`).join(', ')}]`);
   }
   if (options.scrapeInterval)
     text = text.replace(/(scrape_interval|evaluation_interval): 5s/g, `$1: ${options.scrapeInterval}`);

@@ -12,8 +12,8 @@ export interface PrometheusInstanceOptions {
   dataDir: string;
   /** Port Prometheus listens on (127.0.0.1). */
   port: number;
-  /** Where each job is scraped; `prometheus` is set from `port`. */
-  targets: Omit<PrometheusTargets, 'prometheus'>;
+  /** Where each job is scraped (one target, or one per replica); `prometheus` is set from `port`. */
+  targets: Record<Exclude<keyof PrometheusTargets, 'prometheus'>, string | readonly string[]>;
   /** Scrape and evaluation interval. Default the committed config's (5s). */
   scrapeInterval?: string;
   /** The Prometheus binary. Default `prometheus` on PATH (Debian package `prometheus`). */

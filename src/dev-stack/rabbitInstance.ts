@@ -10,7 +10,8 @@
  *
  * Runs /usr/lib/rabbitmq/bin/rabbitmq-server directly as the current user (root is fine; the Debian
  * /usr/sbin wrapper, which switches to the `rabbitmq` user, is not used). All listeners, including Erlang
- * distribution, bind to 127.0.0.1. Several nodes can run side by side given distinct names and ports.
+ * distribution, bind to `host` (127.0.0.1 by default). Several nodes can run side by side given distinct
+ * names and ports, or each in a network namespace of its own (`netns`), as the cluster runs them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,18 +20,29 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Env } from '../shared/config/envReader.js';
 import { isPortOpen, isProcessAlive, runOk, sleep, tailFile } from './exec.js';
+import { inNamespace } from './netns.js';
 
 export interface RabbitInstanceOptions {
   /** Absolute directory holding this node's config, data and logs; created if missing. */
   dataDir: string;
   /** Node name without host (e.g. 'sumstream-dev'); '@localhost' is appended unless it contains '@'. */
   nodeName: string;
-  /** AMQP 0-9-1 port on 127.0.0.1. */
+  /** AMQP 0-9-1 port on `host`. */
   amqpPort: number;
-  /** Management HTTP API/UI port on 127.0.0.1. */
+  /** Management HTTP API/UI port on `host`. */
   managementPort: number;
-  /** Prometheus /metrics port on 127.0.0.1. */
+  /** Prometheus /metrics port on `host`. */
   prometheusPort: number;
+  /** IPv4 address every listener binds to. Default '127.0.0.1'. */
+  host?: string;
+  /** Network namespace the node (and rabbitmqctl) runs in. Default: the caller's. */
+  netns?: string;
+  /** Erlang cookie (cluster members share one). Default: a random one, made once per dataDir. */
+  cookie?: string;
+  /** More rabbitmq.conf lines (e.g. peer discovery, partition handling). */
+  extraConfig?: readonly string[];
+  /** advanced.config (Erlang terms), e.g. `[{kernel, [{net_ticktime, 10}]}].`. Default: none. */
+  advancedConfig?: string;
   /** Erlang distribution port (used by rabbitmqctl). Default amqpPort + 20000 (must then be <= 65535). */
   distPort?: number;
   /** Give up waiting for the node to boot after this many milliseconds. Default 120000. */
@@ -56,6 +68,10 @@ export interface RabbitInstance {
   stop(): Promise<void>;
   /** stop() then start again with the same options; data (queues, messages) is kept. */
   restart(): Promise<void>;
+  /** `kill -9` of the Erlang VM (a crash: no goodbye to clients or peers); resolves once it is gone. */
+  kill(): Promise<void>;
+  /** Starts the node again (after stop() or kill()) and waits until it is ready. */
+  start(): Promise<void>;
   /** Runs `rabbitmqctl -n <node> ...args` with this node's cookie; resolves to stdout, throws on failure. */
   ctl(args: string[]): Promise<string>;
 }
@@ -80,18 +96,20 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
       `distPort defaults to amqpPort + 20000 = ${distPort}, which is not a valid port; pass distPort explicitly`,
     );
   }
+  const host = options.host ?? '127.0.0.1';
   const nodeName = options.nodeName.includes('@') ? options.nodeName : `${options.nodeName}@localhost`;
-  const env = await prepareDataDir(
-    dataDir,
-    nodeName,
-    distPort,
-    { amqpPort, managementPort, prometheusPort },
-    options.env,
-  );
+  const env = await prepareDataDir(dataDir, nodeName, distPort, {
+    ports: { amqpPort, managementPort, prometheusPort },
+    host,
+    cookie: options.cookie,
+    extraConfig: options.extraConfig ?? [],
+    advancedConfig: options.advancedConfig,
+    inherited: options.env,
+  });
   const pidFile = path.join(dataDir, 'rabbitmq.pid');
   const logFile = path.join(dataDir, 'log', `${nodeName}.log`);
   const stdoutFile = path.join(dataDir, 'stdout.log');
-  const managementUrl = `http://${USER}:${USER}@127.0.0.1:${managementPort}`;
+  const managementUrl = `http://${USER}:${USER}@${host}:${managementPort}`;
   const timeoutMs = options.startTimeoutMs ?? 120_000;
   let child: ChildProcess | undefined;
 
@@ -101,9 +119,9 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
   };
 
   const start = async (): Promise<void> => {
-    if ((await readPid()) !== undefined || (await managementNode(managementPort)) === nodeName) {
-      await waitReady(managementPort, amqpPort, nodeName, timeoutMs, () => undefined, stdoutFile, logFile);
-      log(`rabbitmq: ${nodeName} already running (amqp 127.0.0.1:${amqpPort})`);
+    if ((await readPid()) !== undefined || (await managementNode(host, managementPort)) === nodeName) {
+      await waitReady(host, managementPort, amqpPort, nodeName, timeoutMs, () => undefined, stdoutFile, logFile);
+      log(`rabbitmq: ${nodeName} already running (amqp ${host}:${amqpPort})`);
       return;
     }
     for (const [what, port] of [
@@ -112,7 +130,7 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
       ['prometheusPort', prometheusPort],
       ['distPort', distPort],
     ] as const) {
-      if (await isPortOpen(port)) {
+      if (await isPortOpen(port, host)) {
         throw new Error(
           `RabbitMQ ${what} ${port} is already in use by another process; choose another port or stop that process`,
         );
@@ -121,7 +139,8 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
     const t0 = Date.now();
     const out = openSync(stdoutFile, 'a');
     // detached: own session, so Ctrl-C in a terminal does not reach the broker; stop() ends it.
-    const proc = spawn(path.join(RABBIT_BIN, 'rabbitmq-server'), [], {
+    const [command, args] = inNamespace(options.netns, path.join(RABBIT_BIN, 'rabbitmq-server'), []);
+    const proc = spawn(command, args, {
       env,
       cwd: dataDir,
       detached: true,
@@ -133,9 +152,9 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
     let exited: string | undefined;
     proc.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
     proc.on('error', (err) => (exited = `could not be started: ${err.message}`));
-    await waitReady(managementPort, amqpPort, nodeName, timeoutMs, () => exited, stdoutFile, logFile);
+    await waitReady(host, managementPort, amqpPort, nodeName, timeoutMs, () => exited, stdoutFile, logFile);
     log(
-      `rabbitmq: ${nodeName} started in ${Date.now() - t0} ms (amqp 127.0.0.1:${amqpPort}, management ${managementPort}, log ${logFile})`,
+      `rabbitmq: ${nodeName} started in ${Date.now() - t0} ms (amqp ${host}:${amqpPort}, management ${managementPort}, log ${logFile})`,
     );
   };
 
@@ -164,7 +183,7 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
 
   await start();
   return {
-    url: `amqp://${USER}:${USER}@127.0.0.1:${amqpPort}`,
+    url: `amqp://${USER}:${USER}@${host}:${amqpPort}`,
     managementUrl,
     nodeName,
     logFile,
@@ -173,7 +192,17 @@ export async function startRabbit(options: RabbitInstanceOptions): Promise<Rabbi
       await stop();
       await start();
     },
-    ctl: (args) => runOk(path.join(RABBIT_BIN, 'rabbitmqctl'), ['-n', nodeName, ...args], { env }),
+    async kill() {
+      const pid = (await readPid()) ?? child?.pid;
+      if (pid === undefined || !isProcessAlive(pid)) return;
+      process.kill(pid, 'SIGKILL');
+      while (isProcessAlive(pid)) await sleep(50);
+      child = undefined;
+      log(`rabbitmq: ${nodeName} killed (SIGKILL)`);
+    },
+    start,
+    ctl: (args) =>
+      runOk(...inNamespace(options.netns, path.join(RABBIT_BIN, 'rabbitmqctl'), ['-n', nodeName, ...args]), { env }),
   };
 }
 
@@ -182,23 +211,33 @@ async function prepareDataDir(
   dataDir: string,
   nodeName: string,
   distPort: number,
-  ports: { amqpPort: number; managementPort: number; prometheusPort: number },
-  inherited: Env,
+  node: {
+    ports: { amqpPort: number; managementPort: number; prometheusPort: number };
+    host: string;
+    cookie: string | undefined;
+    extraConfig: readonly string[];
+    advancedConfig: string | undefined;
+    inherited: Env;
+  },
 ): Promise<NodeJS.ProcessEnv> {
+  const { ports, host } = node;
   const home = path.join(dataDir, 'home');
   await mkdir(home, { recursive: true });
   await mkdir(path.join(dataDir, 'mnesia'), { recursive: true });
   await mkdir(path.join(dataDir, 'log'), { recursive: true });
   const cookie = path.join(home, '.erlang.cookie');
-  if (!existsSync(cookie)) {
+  if (node.cookie !== undefined) {
+    if (existsSync(cookie)) await chmod(cookie, 0o600);
+    await writeFile(cookie, node.cookie, { mode: 0o400 });
+  } else if (!existsSync(cookie)) {
     await writeFile(cookie, randomBytes(20).toString('hex').toUpperCase(), { mode: 0o400 });
   }
   await chmod(cookie, 0o400); // Erlang rejects cookies readable by others
   const conf = [
-    `listeners.tcp.default = 127.0.0.1:${ports.amqpPort}`,
-    `management.tcp.ip = 127.0.0.1`,
+    `listeners.tcp.default = ${host}:${ports.amqpPort}`,
+    `management.tcp.ip = ${host}`,
     `management.tcp.port = ${ports.managementPort}`,
-    `prometheus.tcp.ip = 127.0.0.1`,
+    `prometheus.tcp.ip = ${host}`,
     `prometheus.tcp.port = ${ports.prometheusPort}`,
     // Per-queue series (e.g. the dead-letter queue's depth), not only totals over all queues.
     `prometheus.return_per_object_metrics = true`,
@@ -211,9 +250,11 @@ async function prepareDataDir(
     `loopback_users = none`,
     `log.console = false`,
     `log.file.level = info`,
+    ...node.extraConfig,
     '',
   ].join('\n');
   await writeFile(path.join(dataDir, 'rabbitmq.conf'), conf);
+  if (node.advancedConfig !== undefined) await writeFile(path.join(dataDir, 'advanced.config'), node.advancedConfig);
   await writeFile(path.join(dataDir, 'enabled_plugins'), '[rabbitmq_management,rabbitmq_prometheus].\n');
   await writeFile(
     path.join(dataDir, 'rabbitmq-env.conf'),
@@ -221,7 +262,9 @@ async function prepareDataDir(
   );
 
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(inherited)) if (!k.startsWith('RABBITMQ_')) env[k] = v;
+  for (const [k, v] of Object.entries(node.inherited)) if (!k.startsWith('RABBITMQ_')) env[k] = v;
+  // A node name by address (rabbit@10.0.0.2) is a long name; its distribution and epmd bind there.
+  const longName = /@.*\./.test(nodeName);
   return {
     ...env,
     HOME: home, // Erlang reads $HOME/.erlang.cookie: same cookie for the server and rabbitmqctl
@@ -234,15 +277,16 @@ async function prepareDataDir(
     RABBITMQ_LOG_BASE: path.join(dataDir, 'log'),
     RABBITMQ_PID_FILE: path.join(dataDir, 'rabbitmq.pid'),
     RABBITMQ_DIST_PORT: String(distPort),
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
-    ERL_EPMD_ADDRESS: '127.0.0.1', // only matters if this node is the one that starts epmd
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: `-kernel inet_dist_use_interface {${host.split('.').join(',')}}`,
+    ERL_EPMD_ADDRESS: host, // only matters if this node is the one that starts epmd
+    ...(longName ? { RABBITMQ_USE_LONGNAME: 'true' } : {}),
   };
 }
 
 /** Node name reported by the management API on this port, or undefined when nothing answers. */
-async function managementNode(managementPort: number): Promise<string | undefined> {
+async function managementNode(host: string, managementPort: number): Promise<string | undefined> {
   try {
-    const res = await fetch(`http://127.0.0.1:${managementPort}/api/overview`, {
+    const res = await fetch(`http://${host}:${managementPort}/api/overview`, {
       headers: { authorization: `Basic ${Buffer.from(`${USER}:${USER}`).toString('base64')}` },
       signal: AbortSignal.timeout(2000),
     });
@@ -255,6 +299,7 @@ async function managementNode(managementPort: number): Promise<string | undefine
 
 /** Polls until the management API reports our node and the AMQP port accepts connections. */
 async function waitReady(
+  host: string,
   managementPort: number,
   amqpPort: number,
   nodeName: string,
@@ -265,13 +310,13 @@ async function waitReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const node = await managementNode(managementPort);
+    const node = await managementNode(host, managementPort);
     if (node !== undefined && node !== nodeName) {
       throw new Error(
         `management port ${managementPort} belongs to RabbitMQ node ${node}, not ${nodeName}; choose other ports`,
       );
     }
-    if (node === nodeName && (await isPortOpen(amqpPort))) return;
+    if (node === nodeName && (await isPortOpen(amqpPort, host))) return;
     const why = exited() ?? (Date.now() > deadline ? `did not become ready within ${timeoutMs} ms` : undefined);
     if (why !== undefined) {
       const out = await tailFile(stdoutFile, 20);

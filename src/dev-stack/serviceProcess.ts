@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { inNamespace } from './netns.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,12 +29,15 @@ export interface ServiceProcessOptions {
   onLine?: (line: string) => void;
   /** In a session of its own, so a Ctrl-C meant for the parent does not reach it. Default false. */
   detached?: boolean;
+  /** Network namespace to run it in (the cluster's hosts). Default: the caller's. */
+  netns?: string;
 }
 
 /** Spawns one service from the repository root with the given environment. */
 export function spawnService(options: ServiceProcessOptions): ChildProcess {
-  const [command, ...args] = serviceCommand(options.service);
-  const child = spawn(command!, args, {
+  const [node, ...nodeArgs] = serviceCommand(options.service);
+  const [command, args] = inNamespace(options.netns, node!, nodeArgs);
+  const child = spawn(command, args, {
     cwd: REPO_ROOT,
     env: { ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,6 @@
  * Each process is supervised like the dev stack does it: one that exits on its own is started again
  * (and counted). The harness's own kills are not counted.
  */
-import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,25 +20,23 @@ import pg from 'pg';
 import {
   freePorts,
   isProcessAlive,
+  ManagedService,
   type PostgresInstance,
   type RabbitInstance,
   REPO_ROOT,
   type ServiceName,
   SERVICES,
   sleep,
-  spawnService,
   startPostgres,
   startRabbit,
-  stopChild,
 } from '../../src/dev-stack/index.js';
 import { readSum } from '../../src/load/sumCheck.js';
+import type { ChaosStores } from './storeChecks.js';
 
 export const CHAOS_ROOT = path.join(REPO_ROOT, '.sumstream', 'chaos');
 /** Marks the processes of one run, so a later run can recognise its orphans. */
 const RUN_MARKER = 'SUMSTREAM_CHAOS_RUN';
 export const SLOT = 'chaos_relay';
-export const QUEUE = 'addition';
-export const DEAD_LETTER_QUEUE = 'addition.dead-letter';
 
 export interface ChaosStackOptions {
   seed: number;
@@ -49,139 +46,7 @@ export interface ChaosStackOptions {
   env?: Record<string, string>;
 }
 
-/** One supervised SumStream process. */
-export class ManagedService {
-  child: ChildProcess | undefined;
-  /** Exits the harness did not cause, each described with the process's last output. */
-  readonly unexpectedExits: string[] = [];
-  /** The last output lines before each of those exits (the crash's stack trace). */
-  readonly exitOutputs: string[] = [];
-  private wanted = false;
-  private expectedExit: ChildProcess | undefined;
-  private readonly tail: string[] = [];
-  private consecutiveFailures = 0;
-
-  constructor(
-    readonly name: ServiceName,
-    private readonly env: Record<string, string>,
-    private readonly probeUrl: string,
-    private readonly logStream: WriteStream,
-    private readonly pidFile: string,
-    private readonly log: (line: string) => void,
-  ) {}
-
-  /** Starts the process (unless it runs) and resolves once it answers its readiness probe. */
-  async start(timeoutMs = 90_000): Promise<number> {
-    const t0 = Date.now();
-    this.wanted = true;
-    if (!this.running()) this.spawn();
-    await this.waitReady(timeoutMs);
-    return Date.now() - t0;
-  }
-
-  /** `kill -9`, waiting for the exit; the supervisor leaves it down until `start()`. */
-  async kill9(): Promise<void> {
-    this.wanted = false;
-    const child = this.child;
-    if (!child || !this.running()) return;
-    this.expectedExit = child;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-  }
-
-  /** SIGTERM (graceful: the process finishes what it holds), SIGKILL after `graceMs`. */
-  async stop(graceMs = 15_000): Promise<number | string | null> {
-    this.wanted = false;
-    const child = this.child;
-    if (!child || !this.running()) return null;
-    this.expectedExit = child;
-    return stopChild(child, graceMs);
-  }
-
-  running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async ready(): Promise<boolean> {
-    try {
-      const res = await fetch(this.probeUrl, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      return res.ok;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Waits until the probe answers 200 (the supervisor restarts a process that exits meanwhile). */
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(this.running() && (await this.ready()))) {
-      if (!this.wanted) throw new Error(`${this.name} was stopped while waiting for it to become ready`);
-      if (Date.now() > deadline) {
-        throw new Error(
-          `${this.name} did not become ready within ${timeoutMs} ms (probe ${this.probeUrl}); last output:\n${this.tail.slice(-15).join('\n')}`,
-        );
-      }
-      await sleep(100);
-    }
-    this.consecutiveFailures = 0;
-  }
-
-  lastOutput(lines = 15): string[] {
-    return this.tail.slice(-lines);
-  }
-
-  private spawn(): void {
-    // As the dev stack starts it, but in a session of its own (detached), so a Ctrl-C
-    // meant for the harness does not also stop the processes behind the supervisor's back.
-    const child = spawnService({
-      service: this.name,
-      env: this.env,
-      onLine: (line) => this.onLine(line),
-      detached: true,
-    });
-    this.child = child;
-    void writeFile(this.pidFile, String(child.pid ?? '')).catch(() => undefined);
-    child.once('exit', (code, signal) => {
-      if (child === this.expectedExit) return;
-      if (this.child !== child || !this.wanted) return;
-      // Exited on its own: record it and start it again, like the dev stack's supervisor.
-      const why = `${this.name} exited on its own (${signal ?? `code ${code}`}): ${describeExit(this.tail)}`;
-      this.unexpectedExits.push(why);
-      this.exitOutputs.push(this.tail.slice(-40).join('\n'));
-      this.log(`supervisor: ${why}; restarting`);
-      this.consecutiveFailures++;
-      const delay = Math.min(5000, 250 * 2 ** Math.min(this.consecutiveFailures, 5));
-      setTimeout(() => {
-        if (this.wanted && !this.running()) this.spawn();
-      }, delay);
-    });
-  }
-
-  private onLine(line: string): void {
-    this.logStream.write(`${line}\n`);
-    this.tail.push(line);
-    if (this.tail.length > 200) this.tail.splice(0, this.tail.length - 200);
-  }
-}
-
-/** The most telling line of a process's last output: the thrown error or the start failure. */
-function describeExit(tail: readonly string[]): string {
-  const recent = tail.slice(-40);
-  for (let i = recent.length - 1; i >= 0; i--) {
-    const line = recent[i]!;
-    if (/^Cannot start:/.test(line)) return line;
-  }
-  for (let i = 0; i < recent.length; i++) {
-    const line = recent[i]!.trim();
-    // Node's report of an uncaught exception: "<file>:<line>", the source line, a caret, then "Error: …".
-    if (/^[A-Za-z]*(Error|Exception)\b.*:/.test(line) && !line.startsWith('{')) return `uncaught ${line}`;
-  }
-  return recent.slice(-3).join(' | ');
-}
-
-export class ChaosStack {
+export class ChaosStack implements ChaosStores {
   readonly services: Record<ServiceName, ManagedService>;
   readonly pool: pg.Pool;
   readonly env: Record<string, string>;
@@ -224,14 +89,14 @@ export class ChaosStack {
       const stream = createWriteStream(path.join(dir, 'logs', `${name}.log`), { flags: 'a' });
       stream.on('error', () => undefined);
       this.logStreams.push(stream);
-      services[name] = new ManagedService(
-        name,
-        this.env,
-        probes[name],
-        stream,
-        path.join(dir, 'pids', `${name}.pid`),
-        options.log,
-      );
+      services[name] = new ManagedService({
+        service: name,
+        env: this.env,
+        probeUrl: probes[name],
+        logStream: stream,
+        pidFile: path.join(dir, 'pids', `${name}.pid`),
+        log: options.log,
+      });
     }
     this.services = services;
     this.pool = new pg.Pool({
