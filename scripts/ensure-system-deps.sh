@@ -5,6 +5,7 @@
 #   - Prometheus + promtool and prometheus-postgres-exporter, unless SUMSTREAM_OBSERVABILITY=false
 #   - Chromium (/usr/bin/chromium), with SUMSTREAM_BROWSER_TESTS=true (as npm test sets it): the
 #     status page's browser test drives it through playwright-core
+#   - with --cluster (npm run cluster, the cluster chaos run): HAProxy, nftables and iproute2
 #   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
 # Idempotent; prints nothing when everything is already present.
 # Which PostgreSQL version gets used is decided by src/dev-stack/postgresInstance.ts
@@ -20,7 +21,20 @@ have_postgres() {
 }
 have_rabbit() { [[ -x "$RABBIT_SERVER" ]]; }
 
+CLUSTER=false
+for arg in "$@"; do
+  case "$arg" in
+    --cluster) CLUSTER=true ;;
+    *) echo "ensure-system-deps.sh: unknown option $arg (only --cluster)" >&2; exit 2 ;;
+  esac
+done
+
 packages=()
+if [[ "$CLUSTER" == true ]]; then
+  command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
+  command -v nft >/dev/null 2>&1 || packages+=(nftables)
+  command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+fi
 if [[ -z "${DATABASE_URL:-}" ]] && ! have_postgres; then packages+=(postgresql); fi
 if [[ -z "${AMQP_URL:-}" ]] && ! have_rabbit; then packages+=(rabbitmq-server); fi
 # Prometheus (with promtool) and the PostgreSQL exporter, for `npm start` and the observability tests.

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cliContext.js';
 import { addCommand } from './commands/addCommand.js';
+import { clusterCommand } from './commands/clusterCommand.js';
 import { doctorCommand } from './commands/doctorCommand.js';
 import { loadCommand } from './commands/loadCommand.js';
 import { migrateCommand } from './commands/migrateCommand.js';
@@ -33,7 +34,7 @@ Examples:
   npx sumstream watch --count 5              # follow the sum as it changes
   npx sumstream load --duration 10s --check-sum
 
-Every command takes --help; all but up take --json (one JSON document on stdout; watch: one per update).
+Every command takes --help; all but up and cluster take --json (one JSON document on stdout; watch: one per update).
 Configuration: the services' variables (DATABASE_URL, AMQP_URL, GRPC_PORT, SUM_PORT, ...) and
 SUMSTREAM_GRPC_TARGET, SUMSTREAM_SUM_URL, SUMSTREAM_RABBIT_MANAGEMENT_URL, SUMSTREAM_AUTH_TOKEN; flags win.
 Exit codes: 0 ok, 1 failure (the message says how to fix it), 2 usage error.`,
@@ -41,7 +42,16 @@ Exit codes: 0 ok, 1 failure (the message says how to fix it), 2 usage error.`,
   const run = async (action: () => Promise<number>): Promise<void> => {
     setExitCode(await action());
   };
-  for (const register of [upCommand, migrateCommand, addCommand, sumCommand, watchCommand, doctorCommand, loadCommand])
+  for (const register of [
+    upCommand,
+    clusterCommand,
+    migrateCommand,
+    addCommand,
+    sumCommand,
+    watchCommand,
+    doctorCommand,
+    loadCommand,
+  ])
     register(program, ctx, run);
   return program;
 }

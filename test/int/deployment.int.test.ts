@@ -23,7 +23,10 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import {
+  clusterPlan,
   COMPOSE_PROMETHEUS_CONFIG,
+  HAPROXY_CONFIG,
+  haproxyEnv,
   COMPOSE_TARGETS,
   renderComposePrometheusConfig,
   REPO_ROOT,
@@ -646,5 +649,20 @@ describe('Dockerfile', () => {
       expect(stderr).toContain('LOG_LEVEL="not-a-level" is not one of');
       expect(stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module|ENOENT/);
     });
+  });
+});
+
+describe('deploy/haproxy/haproxy.cfg (the cluster load balancer)', () => {
+  it('is valid for HAProxy with the addresses the cluster gives it, and never re-sends a request', async () => {
+    const env = { ...process.env, ...haproxyEnv(clusterPlan()) };
+    const { code, stdout, stderr } = await run('haproxy', ['-c', '-f', HAPROXY_CONFIG], { env });
+    expect(code, `${stdout}${stderr}`).toBe(0);
+    const text = readFileSync(HAPROXY_CONFIG, 'utf8');
+    // Add is not idempotent without a key: a retry by the load balancer could count it twice.
+    expect(text).toMatch(/^\s*retries 0$/m);
+    expect(text).toMatch(/^\s*retry-on none$/m);
+    // Every variable the file reads is one haproxyEnv sets (plus the replica numbers).
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]!));
+    expect([...used].filter((v) => !(v in haproxyEnv(clusterPlan())))).toEqual([]);
   });
 });
