@@ -2,7 +2,8 @@
 # npm test: install what is missing (system packages, npm packages, the pinned external tools the
 # tests use), type-check, then run the tiers one after the other, fastest first, each with its own
 # wall time: unit (no server), int (real PostgreSQL and RabbitMQ started for the run), e2e (real
-# processes, Debezium Server, the status page in headless Chromium), chaos (the short seeded run).
+# processes, Debezium Server, the status page in headless Chromium), chaos (the short seeded runs,
+# single-node and cluster; the cluster one needs root for its network namespaces).
 #
 #   npm test                       every tier
 #   npm test -- unit int           the named tiers only
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 TIERS=(unit int e2e chaos)
 
 setup_for_servers() {
-  SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh
+  SUMSTREAM_BROWSER_TESTS=true bash scripts/ensure-system-deps.sh --cluster
   bash scripts/install-test-tools.sh
 }
 

@@ -41,20 +41,22 @@ export const FAULT_WEIGHTS: Record<FaultKind, number> = {
   'reset-broker-connections': 2,
 };
 
-export interface PlannedFault {
+export interface PlannedFault<K extends string = FaultKind> {
   /** 1-based position in the schedule. */
   index: number;
-  kind: FaultKind;
+  kind: K;
   /** Time from the previous fault's start (or end, when faults do not overlap) to this one's, ms. */
   delayMs: number;
   /** For kills: how long the process stays dead before it is started again, ms. */
   downMs: number;
 }
 
-export interface ScheduleOptions {
+export interface ScheduleOptions<K extends string = FaultKind> {
   seed: number;
   count: number;
-  kinds: readonly FaultKind[];
+  kinds: readonly K[];
+  /** Relative frequency of each kind. Default FAULT_WEIGHTS (the single-node run's). */
+  weights?: Readonly<Record<K, number>>;
   /** Time between faults, ms, uniform in [min, max]. */
   intervalMs: readonly [number, number];
   /** How long a killed process stays down, ms, uniform in [min, max]. Default [0, 1500]. */
@@ -65,11 +67,12 @@ export interface ScheduleOptions {
  * The seeded schedule: when there are at least as many faults as kinds, every kind appears at least
  * once; the rest are drawn by weight; the order is shuffled. Same options, same schedule.
  */
-export function planFaults(options: ScheduleOptions): PlannedFault[] {
+export function planFaults<K extends string = FaultKind>(options: ScheduleOptions<K>): PlannedFault<K>[] {
   if (options.kinds.length === 0) throw new Error('no fault kinds to schedule');
   const rng = deriveRng(options.seed, 'schedule');
-  const kinds: FaultKind[] = options.count >= options.kinds.length ? [...options.kinds] : [];
-  const weighted = options.kinds.map((kind) => ({ item: kind, weight: FAULT_WEIGHTS[kind] }));
+  const weights = options.weights ?? (FAULT_WEIGHTS as Readonly<Record<string, number>>);
+  const kinds: K[] = options.count >= options.kinds.length ? [...options.kinds] : [];
+  const weighted = options.kinds.map((kind) => ({ item: kind, weight: weights[kind] ?? 1 }));
   while (kinds.length < options.count) kinds.push(weightedPick(rng, weighted));
   shuffle(rng, kinds);
   const [minInterval, maxInterval] = options.intervalMs;

@@ -1,4 +1,4 @@
-import { DEAD_LETTER_QUEUE, QUEUE } from './chaosStack.js';
+import { DEAD_LETTER_QUEUE, QUEUE } from './storeChecks.js';
 import { FAULT_KINDS } from './faults.js';
 import type { ChaosReport } from './runChaos.js';
 

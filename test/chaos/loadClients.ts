@@ -98,6 +98,33 @@ export class LoadGenerator {
     }
   }
 
+  /**
+   * One keyed Add of 1 + 0 on a channel of its own, retried until acknowledged (or the keyed budget
+   * runs out), recorded in the history like every other: the chaos run's "accepting again?" probe.
+   */
+  async probe(): Promise<AddOperation> {
+    const { Addition } = grpc.loadPackageDefinition(loadAdditionProto()) as unknown as { Addition: typeof grpc.Client };
+    const stub = new Addition(this.options.address, grpc.credentials.createInsecure()) as AdditionStub;
+    const op: AddOperation = {
+      index: this.history.length,
+      client: -1,
+      a: 1n,
+      b: 0n,
+      idempotencyKey: `chaos-${this.options.seed}-probe-${this.history.length}`,
+      invokedAt: Date.now(),
+      completedAt: 0,
+      attempts: 0,
+      outcome: 'unknown',
+    };
+    this.history.push(op);
+    try {
+      await this.perform(stub, op);
+    } finally {
+      stub.close();
+    }
+    return op;
+  }
+
   /** Stops issuing new Adds and waits for those in flight (keyed ones keep retrying within their budget). */
   async stop(): Promise<void> {
     this.stopping.abort();

@@ -5,6 +5,9 @@
 import { Option } from 'commander';
 import { wholeNumber } from '../../src/shared/cli/commandLineValues.js';
 import { CommandLineError, commandLine, helpText, parseCommandLine } from '../../src/shared/cli/parseCommandLine.js';
+import { CLUSTER_FAULT_KINDS, type ClusterFaultKind } from './cluster/clusterFaults.js';
+import { formatClusterChaosReport } from './cluster/formatClusterReport.js';
+import { CLUSTER_CHAOS_DEFAULTS, runClusterChaos } from './cluster/runClusterChaos.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
 import { formatChaosReport } from './formatReport.js';
 import { randomSeed } from './prng.js';
@@ -21,9 +24,9 @@ function kindsOf(text: string): FaultKind[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
+  const known: readonly string[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS];
   for (const kind of kinds)
-    if (!(FAULT_KINDS as readonly string[]).includes(kind))
-      throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
+    if (!known.includes(kind)) throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
   return kinds as FaultKind[];
 }
 
@@ -62,6 +65,7 @@ interface Flags {
   logLevel?: string;
   keepData?: boolean;
   json?: boolean;
+  cluster?: boolean;
 }
 
 const count = (flags: string, description: string, min: number, fallback: number): Option =>
@@ -124,7 +128,13 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
       "keep the run's folder (logs, data); also SUMSTREAM_KEEP_TEST_DATA=1 (kept anyway on failure)",
     ),
   )
-  .addOption(new Option('--json', 'print the report as JSON after the summary'));
+  .addOption(new Option('--json', 'print the report as JSON after the summary'))
+  .addOption(
+    new Option(
+      '--cluster',
+      `run against the scale-out cluster (npm run cluster; needs root), with its fault kinds:\n${CLUSTER_FAULT_KINDS.join(', ')};\n--faults defaults to ${CLUSTER_CHAOS_DEFAULTS.faults}, one fault at a time`,
+    ),
+  );
 
 const HELP = helpText(program);
 
@@ -150,6 +160,28 @@ process.on('SIGINT', () => {
   process.stderr.write('Ctrl-C: no more faults; draining and checking (Ctrl-C again to exit now)\n');
   abort.abort();
 });
+
+if (values.cluster) {
+  const given = (name: string) => program.getOptionValueSource(name) === 'cli';
+  const kinds = given('kinds') ? (values.kinds as string[]) : [...CLUSTER_FAULT_KINDS];
+  const wrong = kinds.filter((k) => !(CLUSTER_FAULT_KINDS as readonly string[]).includes(k));
+  if (wrong.length > 0) {
+    process.stderr.write(
+      `--kinds: ${wrong.join(', ')} are not cluster fault kinds (${CLUSTER_FAULT_KINDS.join(', ')})\n`,
+    );
+    process.exit(2);
+  }
+  const clusterReport = await runClusterChaos({
+    seed: values.seed ?? randomSeed(),
+    faults: given('faults') ? values.faults : CLUSTER_CHAOS_DEFAULTS.faults,
+    clients: given('clients') ? values.clients : CLUSTER_CHAOS_DEFAULTS.clients,
+    kinds: kinds as ClusterFaultKind[],
+    log: (line) => process.stdout.write(`${line}\n`),
+    signal: abort.signal,
+  });
+  process.stdout.write(`${formatClusterChaosReport(clusterReport)}\n`);
+  process.exit(clusterReport.ok ? 0 : 1);
+}
 
 const report = await runChaos({
   seed: values.seed ?? randomSeed(),

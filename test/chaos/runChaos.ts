@@ -13,8 +13,17 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type ServiceName, SERVICES, sleep } from '../../src/dev-stack/index.js';
-import { ChaosStack, DEAD_LETTER_QUEUE, QUEUE, SLOT } from './chaosStack.js';
+import { ChaosStack, SLOT } from './chaosStack.js';
 import { checkHistory, type StoreSnapshot, type Verdict } from './checkHistory.js';
+import {
+  DEAD_LETTER_QUEUE,
+  QUEUE,
+  readStores,
+  retry,
+  unacknowledged,
+  waitDrained,
+  waitSlotCaughtUp,
+} from './storeChecks.js';
 import { FAULT_KINDS, FAULT_TARGET, type FaultKind, type FaultTarget, injectFault, planFaults } from './faults.js';
 import { LoadGenerator, type LoadStats } from './loadClients.js';
 
@@ -283,7 +292,7 @@ export async function runChaos(input: ChaosOptions): Promise<ChaosReport> {
     }
 
     const restSum = await retry(() => stack!.restSum(), 10_000).catch(() => undefined);
-    const slot = await waitSlotCaughtUp(stack, 30_000);
+    const slot = await waitSlotCaughtUp(stack, SLOT, 30_000);
     slotCatchUpMs = slot.caughtUp ? slot.ms : undefined;
     say(
       slot.caughtUp
@@ -379,118 +388,4 @@ async function progress(stack: ChaosStack, load: LoadGenerator): Promise<string>
     .then((rows) => `ledger ${rows[0]?.ledger} applied ${rows[0]?.applied}`)
     .catch(() => 'ledger ? applied ?');
   return `acked ${stats.acknowledged} unknown ${stats.unknown} | ${counts}`;
-}
-
-/** Polls until every ledger row is in the inbox and the queue holds nothing ready; the time, or undefined. */
-async function waitDrained(stack: ChaosStack, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const [counts] = await stack.query<{ ledger: string; applied: string }>(
-        'SELECT (SELECT count(*) FROM additions) AS ledger, (SELECT count(*) FROM processed_events) AS applied',
-      );
-      if (counts && counts.ledger === counts.applied) {
-        const [gap] = await stack.query<{ missing: string }>(
-          'SELECT count(*) AS missing FROM additions a WHERE NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = a.id::text)',
-        );
-        if (gap?.missing === '0' && (await stack.queueDepths([QUEUE]))[QUEUE] === 0) return Date.now();
-      }
-    } catch {
-      // A server is still coming back; keep polling.
-    }
-    await sleep(200);
-  }
-  return undefined;
-}
-
-/** Takes pg_current_wal_lsn() now and polls until the slot's confirmed_flush_lsn reaches it. */
-async function waitSlotCaughtUp(stack: ChaosStack, timeoutMs: number): Promise<StoreSnapshot['slot'] & { ms: number }> {
-  const t0 = Date.now();
-  const [{ lsn: targetLsn } = { lsn: '0/0' }] = await retry(
-    () => stack.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'),
-    10_000,
-  );
-  let confirmedLsn = '?';
-  while (Date.now() - t0 < timeoutMs) {
-    const [row] = await stack
-      .query<{ confirmed: string | null; caught_up: boolean | null }>(
-        'SELECT confirmed_flush_lsn::text AS confirmed, confirmed_flush_lsn >= $2::pg_lsn AS caught_up FROM pg_replication_slots WHERE slot_name = $1',
-        [SLOT, targetLsn],
-      )
-      .catch(() => []);
-    confirmedLsn = row?.confirmed ?? '?';
-    if (row?.caught_up) return { confirmedLsn, targetLsn, caughtUp: true, ms: Date.now() - t0 };
-    await sleep(100);
-  }
-  return { confirmedLsn, targetLsn, caughtUp: false, ms: Date.now() - t0 };
-}
-
-/** messages_unacknowledged of the queue per the management API (its statistics lag a few seconds: poll for 0). */
-async function unacknowledged(stack: ChaosStack, timeoutMs: number): Promise<number | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  let last: number | undefined;
-  while (Date.now() < deadline) {
-    const res = await stack.management('GET', `/api/queues/%2F/${encodeURIComponent(QUEUE)}`).catch(() => undefined);
-    if (res?.ok) {
-      last = ((await res.json()) as { messages_unacknowledged?: number }).messages_unacknowledged;
-      if (last === 0) return 0;
-    }
-    await sleep(500);
-  }
-  return last;
-}
-
-async function readStores(stack: ChaosStack): Promise<Pick<StoreSnapshot, 'ledger' | 'inbox' | 'shards'>> {
-  const ledger = await retry(
-    () =>
-      stack.query<{
-        id: string;
-        a: string;
-        b: string;
-        result: string;
-        idempotency_key: string | null;
-        accepted_ms: number;
-      }>(
-        'SELECT id::text AS id, a::text AS a, b::text AS b, result::text AS result, idempotency_key, (extract(epoch FROM accepted_at) * 1000)::float8 AS accepted_ms FROM additions',
-      ),
-    10_000,
-  );
-  const inbox = await retry(
-    () =>
-      stack.query<{ event_id: string; amount: string }>(
-        'SELECT event_id, amount::text AS amount FROM processed_events',
-      ),
-    10_000,
-  );
-  const [shards] = await retry(
-    () =>
-      stack.query<{ total: string; applied: string }>(
-        'SELECT coalesce(sum(total), 0)::text AS total, coalesce(sum(applied_events), 0)::text AS applied FROM sum_shards',
-      ),
-    10_000,
-  );
-  return {
-    ledger: ledger.map((r) => ({
-      id: r.id,
-      a: BigInt(r.a),
-      b: BigInt(r.b),
-      result: BigInt(r.result),
-      idempotencyKey: r.idempotency_key,
-      acceptedAt: r.accepted_ms,
-    })),
-    inbox: inbox.map((r) => ({ eventId: r.event_id, amount: BigInt(r.amount) })),
-    shards: { total: BigInt(shards?.total ?? '0'), appliedEvents: BigInt(shards?.applied ?? '0') },
-  };
-}
-
-async function retry<T>(attempt: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
 }

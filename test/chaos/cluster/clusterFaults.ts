@@ -1,0 +1,309 @@
+/**
+ * The faults of a cluster chaos run: broker node kills (the quorum queue's leader among them), real
+ * partitions (nftables rules inside the namespaces, dropping packets both ways), replica and relay
+ * kills, and rolling restarts. Each returns once the cluster is healthy again, with what it measured.
+ */
+import {
+  activeRelay,
+  type ClusterHost,
+  type ClusterStack,
+  cutFrom,
+  healPartition,
+  hostsOf,
+  queueStatus,
+  sleep,
+} from '../../../src/dev-stack/index.js';
+import { type Rng, intBetween } from '../prng.js';
+import { QUEUE } from '../storeChecks.js';
+
+export const CLUSTER_FAULT_KINDS = [
+  'kill-broker-node',
+  'kill-broker-leader',
+  'partition-broker-node',
+  'split-broker-minority',
+  'partition-sum-from-broker',
+  'partition-relay-from-postgres',
+  'partition-relay-from-broker',
+  'kill-add-service',
+  'kill-sum-service',
+  'kill-active-relay',
+  'rolling-restart-services',
+  'rolling-restart-brokers',
+] as const;
+export type ClusterFaultKind = (typeof CLUSTER_FAULT_KINDS)[number];
+
+/** Relative frequency; the rolling restarts take the longest, so they come less often. */
+export const CLUSTER_FAULT_WEIGHTS: Record<ClusterFaultKind, number> = {
+  'kill-broker-node': 2,
+  'kill-broker-leader': 2,
+  'partition-broker-node': 2,
+  'split-broker-minority': 1.5,
+  'partition-sum-from-broker': 1.5,
+  'partition-relay-from-postgres': 1.5,
+  'partition-relay-from-broker': 1.5,
+  'kill-add-service': 2,
+  'kill-sum-service': 2,
+  'kill-active-relay': 2,
+  'rolling-restart-services': 0.7,
+  'rolling-restart-brokers': 0.7,
+};
+
+export interface ClusterFaultContext {
+  stack: ClusterStack;
+  rng: Rng;
+  /** How long a killed process stays down, ms. */
+  downMs: number;
+  /** How long a partition holds, ms. */
+  holdMs: number;
+}
+
+export interface ClusterFaultResult {
+  detail: string;
+  /** From the fault until a standby relay led the slot (relay faults). */
+  takeoverMs?: number;
+  /** From the kill until another node led the quorum queue (leader kill). */
+  electionMs?: number;
+  /** Broker nodes the harness had to restart, as a liveness probe would, with why. */
+  repairs: string[];
+}
+
+const HEALTHY_TIMEOUT_MS = 120_000;
+
+export async function injectClusterFault(
+  kind: ClusterFaultKind,
+  ctx: ClusterFaultContext,
+): Promise<ClusterFaultResult> {
+  const repairs: string[] = [];
+  const result = await inject(kind, ctx, repairs);
+  return { ...result, repairs };
+}
+
+async function inject(
+  kind: ClusterFaultKind,
+  ctx: ClusterFaultContext,
+  repairs: string[],
+): Promise<Omit<ClusterFaultResult, 'repairs'>> {
+  const { stack, rng } = ctx;
+  const waitHealthy = (s: ClusterStack) => waitClusterHealthy(s, repairs);
+  const pick = <T>(items: readonly T[]): T => items[intBetween(rng, 0, items.length - 1)]!;
+  const brokers = hostsOf(stack.plan, 'rabbitmq');
+  const addresses = (hosts: readonly ClusterHost[]) => hosts.map((h) => h.address);
+  const pg = hostsOf(stack.plan, 'postgres');
+  switch (kind) {
+    case 'kill-broker-node': {
+      const node = pick(brokers);
+      await killBroker(stack, node, ctx.downMs, repairs);
+      return { detail: `kill -9 ${node.name}, down ${ctx.downMs} ms` };
+    }
+    case 'kill-broker-leader': {
+      const leader = await queueLeader(stack);
+      const t0 = Date.now();
+      const killed = killBroker(stack, leader, ctx.downMs, repairs);
+      let electionMs: number | undefined;
+      for (; Date.now() - t0 < 30_000; await sleep(100)) {
+        const q = await queueStatus(stack.plan, QUEUE).catch(() => undefined);
+        if (q?.leader && q.leader !== `rabbit@${leader.address}` && q.online.includes(q.leader)) {
+          electionMs = Date.now() - t0;
+          break;
+        }
+      }
+      await killed;
+      return {
+        detail: `kill -9 ${leader.name} (led ${QUEUE}), new leader after ${electionMs ?? '>30000'} ms, down ${ctx.downMs} ms`,
+        ...(electionMs === undefined ? {} : { electionMs }),
+      };
+    }
+    case 'partition-broker-node': {
+      const node = pick(brokers);
+      await partition([[node, addresses(brokers.filter((b) => b !== node))]], ctx.holdMs);
+      await waitHealthy(stack);
+      return { detail: `${node.name} cut from the other broker nodes for ${ctx.holdMs} ms` };
+    }
+    case 'split-broker-minority': {
+      // The minority side: one broker node, the active relay and one sum-service replica, which can
+      // reach no other broker node. pause_minority stops the node; its clients go quiet or step down.
+      const node = pick(brokers);
+      const others = addresses(brokers.filter((b) => b !== node));
+      const relay = (await activeRelay(stack.plan)) ?? hostsOf(stack.plan, 'cdc-relay')[0]!;
+      const sum = pick(hostsOf(stack.plan, 'sum-service'));
+      await partition(
+        [
+          [node, others],
+          [relay, others],
+          [sum, others],
+        ],
+        ctx.holdMs,
+      );
+      await waitHealthy(stack);
+      return {
+        detail: `{${node.name}, ${relay.name}, ${sum.name}} split from the other broker nodes for ${ctx.holdMs} ms`,
+      };
+    }
+    case 'partition-sum-from-broker': {
+      const sum = pick(hostsOf(stack.plan, 'sum-service'));
+      await partition([[sum, addresses(brokers)]], ctx.holdMs);
+      await waitHealthy(stack);
+      return { detail: `${sum.name} cut from every broker node for ${ctx.holdMs} ms` };
+    }
+    case 'partition-relay-from-postgres':
+    case 'partition-relay-from-broker': {
+      const relay = await waitActiveRelay(stack);
+      const cutOff = kind === 'partition-relay-from-postgres' ? addresses(pg) : addresses(brokers);
+      const t0 = Date.now();
+      await cutFrom(relay.ns, cutOff);
+      const takeoverMs = await waitTakeover(stack, relay, 60_000);
+      const rest = ctx.holdMs - (Date.now() - t0);
+      if (rest > 0) await sleep(rest);
+      await healPartition(relay.ns);
+      await waitHealthy(stack);
+      return {
+        detail: `active ${relay.name} cut from ${kind.endsWith('postgres') ? 'PostgreSQL' : 'every broker node'}; standby led after ${takeoverMs ?? '>60000'} ms`,
+        ...(takeoverMs === undefined ? {} : { takeoverMs }),
+      };
+    }
+    case 'kill-add-service':
+    case 'kill-sum-service': {
+      const host = pick(hostsOf(stack.plan, kind === 'kill-add-service' ? 'add-service' : 'sum-service'));
+      const service = stack.services.get(host.name)!;
+      await service.kill9();
+      await sleep(ctx.downMs);
+      await service.start(HEALTHY_TIMEOUT_MS);
+      await waitHealthy(stack);
+      return { detail: `kill -9 ${host.name}, down ${ctx.downMs} ms` };
+    }
+    case 'kill-active-relay': {
+      const relay = await waitActiveRelay(stack);
+      const t0 = Date.now();
+      await stack.services.get(relay.name)!.kill9();
+      const takeoverMs = await waitTakeover(stack, relay, 60_000);
+      const rest = ctx.downMs - (Date.now() - t0);
+      if (rest > 0) await sleep(rest);
+      await stack.services.get(relay.name)!.start(HEALTHY_TIMEOUT_MS);
+      await waitHealthy(stack);
+      return {
+        detail: `kill -9 active ${relay.name}; standby led after ${takeoverMs ?? '>60000'} ms`,
+        ...(takeoverMs === undefined ? {} : { takeoverMs }),
+      };
+    }
+    case 'rolling-restart-services': {
+      // One replica at a time, each back and ready before the next (a zero-downtime deploy).
+      for (const [name, service] of stack.services) {
+        await service.stop(15_000);
+        await service.start(HEALTHY_TIMEOUT_MS);
+        await waitHealthy(stack);
+        void name;
+      }
+      return { detail: `rolling restart of ${[...stack.services.keys()].join(', ')}` };
+    }
+    case 'rolling-restart-brokers': {
+      for (const node of brokers) {
+        const rabbit = stack.rabbits.get(node.name)!;
+        await rabbit.stop();
+        await rabbit.start();
+        await waitHealthy(stack);
+      }
+      return { detail: `rolling restart of ${brokers.map((b) => b.name).join(', ')}` };
+    }
+  }
+}
+
+async function killBroker(stack: ClusterStack, node: ClusterHost, downMs: number, repairs: string[]): Promise<void> {
+  const rabbit = stack.rabbits.get(node.name)!;
+  await rabbit.kill();
+  await sleep(downMs);
+  await rabbit.start();
+  await waitClusterHealthy(stack, repairs);
+}
+
+/** Cuts each host from the addresses given with it, holds, then heals every rule. */
+async function partition(cuts: [ClusterHost, string[]][], holdMs: number): Promise<void> {
+  try {
+    for (const [host, addresses] of cuts) await cutFrom(host.ns, addresses);
+    await sleep(holdMs);
+  } finally {
+    for (const [host] of cuts) await healPartition(host.ns);
+  }
+}
+
+async function queueLeader(stack: ClusterStack): Promise<ClusterHost> {
+  const q = await queueStatus(stack.plan, QUEUE);
+  const node = hostsOf(stack.plan, 'rabbitmq').find((h) => `rabbit@${h.address}` === q.leader);
+  if (!node) throw new Error(`cannot tell which node leads ${QUEUE} (management says ${q.leader})`);
+  return node;
+}
+
+async function waitActiveRelay(stack: ClusterStack): Promise<ClusterHost> {
+  for (const deadline = Date.now() + HEALTHY_TIMEOUT_MS; Date.now() < deadline; await sleep(200)) {
+    const relay = await activeRelay(stack.plan);
+    if (relay) return relay;
+  }
+  throw new Error(`no relay became active within ${HEALTHY_TIMEOUT_MS} ms`);
+}
+
+/** Ms until a relay other than `previous` leads, or undefined after `timeoutMs`. */
+async function waitTakeover(
+  stack: ClusterStack,
+  previous: ClusterHost,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  const t0 = Date.now();
+  for (; Date.now() - t0 < timeoutMs; await sleep(100)) {
+    const relay = await activeRelay(stack.plan);
+    if (relay && relay !== previous && relay.name !== previous.name) return Date.now() - t0;
+  }
+  return undefined;
+}
+
+/** A broker node whose RabbitMQ application stays stopped this long (its VM up) is restarted. */
+const BROKER_LIVENESS_MS = 20_000;
+
+/**
+ * Waits until every replica answers its readiness probe, every broker node runs with no partition
+ * and holds an online member of the quorum queue, and one relay leads the slot.
+ *
+ * Acts as a liveness probe for the broker nodes: RabbitMQ 3.10.8 sometimes fails to restart its
+ * application when a paused minority node resumes (BOOT FAILED in rabbit_net:dist_info, with two
+ * distribution ports to one peer), leaving the VM up and the node out of the cluster for good. A
+ * node not running for BROKER_LIVENESS_MS is restarted, and that is recorded in `repairs`.
+ */
+export async function waitClusterHealthy(
+  stack: ClusterStack,
+  repairs: string[],
+  timeoutMs = HEALTHY_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const downSince = new Map<string, number>();
+  let why = '';
+  for (;;) {
+    why = await unhealthy(stack);
+    if (why === '') return;
+    const running = await stack.runningBrokerNodes();
+    for (const node of hostsOf(stack.plan, 'rabbitmq')) {
+      if (running.includes(`rabbit@${node.address}`) || running.length === 0) {
+        downSince.delete(node.name);
+        continue;
+      }
+      const since = downSince.get(node.name) ?? Date.now();
+      downSince.set(node.name, since);
+      if (Date.now() - since >= BROKER_LIVENESS_MS) {
+        const rabbit = stack.rabbits.get(node.name)!;
+        repairs.push(`${node.name} not running for ${BROKER_LIVENESS_MS / 1000} s after the fault: restarted`);
+        await rabbit.stop();
+        await rabbit.start();
+        downSince.delete(node.name);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`the cluster did not become healthy within ${timeoutMs} ms: ${why}`);
+    await sleep(250);
+  }
+}
+
+async function unhealthy(stack: ClusterStack): Promise<string> {
+  for (const [name, service] of stack.services) if (!(await service.ready())) return `${name} not ready`;
+  const running = await stack.runningBrokerNodes();
+  if (running.length !== hostsOf(stack.plan, 'rabbitmq').length) return `broker nodes running: ${running.join(' ')}`;
+  const q = await queueStatus(stack.plan, QUEUE).catch(() => undefined);
+  if (!q || q.online.length !== running.length) return `${QUEUE} members online: ${q?.online.join(' ') ?? '?'}`;
+  if (!(await activeRelay(stack.plan))) return 'no relay active';
+  return '';
+}
