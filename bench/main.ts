@@ -12,6 +12,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../src/dev-stack/index.js';
 import { addBench } from './benchmarks/addBench.js';
 import { cdcBench } from './benchmarks/cdcBench.js';
+import { clusterBench } from './benchmarks/clusterBench.js';
 import { pipelineBench } from './benchmarks/pipelineBench.js';
 import { sumReadBench } from './benchmarks/sumReadBench.js';
 import { startBenchEnvironment, loadAverage } from './benchEnvironment.js';
@@ -87,6 +88,16 @@ async function main(argv: string[]): Promise<number> {
             concurrency: options.addConcurrency,
             connections: 8,
           },
+          log,
+        ),
+      );
+    }
+    if (options.only.includes('cluster')) {
+      log('Cluster vs single node');
+      record(
+        await clusterBench(
+          env,
+          { durationSeconds: Math.max(options.durationSeconds, 10), workers: 200, env: process.env },
           log,
         ),
       );
