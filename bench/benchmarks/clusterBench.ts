@@ -148,14 +148,7 @@ export async function clusterBench(
       },
       options,
     );
-    const { readFile } = await import('node:fs/promises');
-    const { run } = await import('../../src/dev-stack/index.js');
-    for (const host of cluster.plan.hosts) {
-      let kb = 0;
-      for (const pid of (await run('ip', ['netns', 'pids', host.ns])).stdout.split(/\s+/).filter(Boolean))
-        kb += Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
-      rss.push(`${host.name} ${Math.round(kb / 1024)} MiB`);
-    }
+    for (const [host, mib] of Object.entries(await cluster.residentMemoryMib())) rss.push(`${host} ${mib} MiB`);
   } finally {
     await cluster.down();
   }

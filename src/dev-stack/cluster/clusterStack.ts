@@ -15,11 +15,17 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isPortOpen, isProcessAlive } from '../exec.js';
 import { ManagedService } from '../managedService.js';
-import { createBridgeNetwork, destroyBridgeNetwork, listNamespaces, namespaceProblem } from '../netns.js';
+import {
+  createBridgeNetwork,
+  destroyBridgeNetwork,
+  listNamespaces,
+  namespacePids,
+  namespaceProblem,
+} from '../netns.js';
 import { type PostgresInstance, startPostgres } from '../postgresInstance.js';
 import { type ChildInstance, startPostgresExporter, startPrometheus } from '../prometheusInstance.js';
 import { type RabbitInstance, startRabbit } from '../rabbitInstance.js';
-import { stopChild } from '../serviceProcess.js';
+import { type ServiceName, stopChild } from '../serviceProcess.js';
 import {
   BRIDGE,
   type ClusterHost,
@@ -237,7 +243,7 @@ export class ClusterStack {
       ...this.options.serviceEnv,
     };
     return new ManagedService({
-      service: host.role as 'add-service',
+      service: host.role as ServiceName,
       label: host.name,
       env,
       probeUrl: probeUrl(host),
@@ -282,6 +288,20 @@ export class ClusterStack {
     });
     await writePid(options.dir, 'prometheus', this.prometheus.process.pid);
     options.log(`prometheus: ${this.prometheus.url} scraping every replica and broker node`);
+  }
+
+  /** Resident memory of each member: the sum of VmRSS over the processes in its namespace, MiB. */
+  async residentMemoryMib(): Promise<Record<string, number>> {
+    const mib: Record<string, number> = {};
+    for (const host of this.plan.hosts) {
+      let kb = 0;
+      for (const pid of await namespacePids(host.ns)) {
+        const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+        kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      }
+      mib[host.name] = Math.round(kb / 1024);
+    }
+    return mib;
   }
 
   /** Erlang node names the first reachable broker node reports as running. */

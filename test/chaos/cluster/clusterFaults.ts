@@ -187,11 +187,10 @@ async function inject(
     }
     case 'rolling-restart-services': {
       // One replica at a time, each back and ready before the next (a zero-downtime deploy).
-      for (const [name, service] of stack.services) {
+      for (const service of stack.services.values()) {
         await service.stop(15_000);
         await service.start(HEALTHY_TIMEOUT_MS);
         await waitHealthy(stack);
-        void name;
       }
       return { detail: `rolling restart of ${[...stack.services.keys()].join(', ')}` };
     }

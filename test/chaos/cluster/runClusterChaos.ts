@@ -339,19 +339,10 @@ function clusterStores(stack: ClusterStack): ChaosStores & { end(): Promise<void
   };
 }
 
-/** Resident memory of each member (the processes in its namespace), keeping the peak, MB. */
+/** Keeps the peak resident memory of each member, MiB. */
 async function sampleRss(stack: ClusterStack, peak: Record<string, number>): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
-  const { run } = await import('../../../src/dev-stack/index.js');
-  for (const host of stack.plan.hosts) {
-    const pids = (await run('ip', ['netns', 'pids', host.ns])).stdout.split(/\s+/).filter(Boolean);
-    let kb = 0;
-    for (const pid of pids) {
-      const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    }
-    peak[host.name] = Math.max(peak[host.name] ?? 0, Math.round(kb / 1024));
-  }
+  for (const [host, mib] of Object.entries(await stack.residentMemoryMib()))
+    peak[host] = Math.max(peak[host] ?? 0, mib);
 }
 
 /** After a fault: ms until a fresh keyed Add is acknowledged through HAProxy and applied, or undefined. */
