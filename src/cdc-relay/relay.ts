@@ -79,11 +79,14 @@ export class Relay {
       let attempt = 0;
       for (; !leadership.signal.aborted; attempt++) {
         this.setState(attempt === 0 ? 'active' : 'reconnecting');
+        const sessionStarted = Date.now();
         try {
           await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
           metrics.reconnects.inc();
+          // A session that ran that long was healthy (an idle one confirms nothing): failing starts now.
+          if (Date.now() - sessionStarted >= stepDownAfterMs) failingSince = undefined;
           failingSince ??= Date.now();
           if (Date.now() - failingSince >= stepDownAfterMs) {
             logger.warn(
