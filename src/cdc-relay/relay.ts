@@ -7,7 +7,7 @@ import { type ReplicationSessionOptions, runReplicationSession } from './replica
 
 export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000 } as const;
 
-export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
+export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed' | 'onHealthy'> {
   pool: pg.Pool;
   standbyPollMs: number;
   /**
@@ -79,14 +79,13 @@ export class Relay {
       let attempt = 0;
       for (; !leadership.signal.aborted; attempt++) {
         this.setState(attempt === 0 ? 'active' : 'reconnecting');
-        const sessionStarted = Date.now();
         try {
-          await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
+          // Healthy: streaming with every published event confirmed (an idle relay confirms no LSN).
+          const onHealthy = () => (failingSince = undefined);
+          await runReplicationSession({ ...this.options, onConfirmed, onHealthy }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
           metrics.reconnects.inc();
-          // A session that ran that long was healthy (an idle one confirms nothing): failing starts now.
-          if (Date.now() - sessionStarted >= stepDownAfterMs) failingSince = undefined;
           failingSince ??= Date.now();
           if (Date.now() - failingSince >= stepDownAfterMs) {
             logger.warn(
