@@ -7,7 +7,7 @@ import { type ReplicationSessionOptions, runReplicationSession } from './replica
 
 export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000 } as const;
 
-export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed' | 'onHealthy'> {
+export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
   pool: pg.Pool;
   standbyPollMs: number;
   /**
@@ -80,9 +80,7 @@ export class Relay {
       for (; !leadership.signal.aborted; attempt++) {
         this.setState(attempt === 0 ? 'active' : 'reconnecting');
         try {
-          // Healthy: streaming with every published event confirmed (an idle relay confirms no LSN).
-          const onHealthy = () => (failingSince = undefined);
-          await runReplicationSession({ ...this.options, onConfirmed, onHealthy }, leadership.signal);
+          await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
           metrics.reconnects.inc();

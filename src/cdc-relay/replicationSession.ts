@@ -36,8 +36,6 @@ export interface ReplicationSessionOptions {
   logger: Logger;
   /** Called whenever an LSN is confirmed to PostgreSQL. */
   onConfirmed?: (lsn: string) => void;
-  /** Called on each keepalive from PostgreSQL while every published event is confirmed. */
-  onHealthy?: () => void;
 }
 
 /**
@@ -125,7 +123,6 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
       if (hasFailed) return;
       tracker.idleAt(parseLsn(lsn));
       report(shouldRespond);
-      if (tracker.inFlight === 0) options.onHealthy?.();
     });
     service.on('error', (error: Error) => fail(error));
     service.on('data', (_lsn: string, message: { tag: string; commitEndLsn?: string | null }) => {
