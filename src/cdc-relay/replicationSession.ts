@@ -6,9 +6,10 @@ import { assertTopology } from '../shared/messaging/assertTopology.js';
 import { connectAmqp, dropConnection, withDeadline } from '../shared/messaging/connectAmqp.js';
 import { PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { ConfirmTracker } from './confirmTracker.js';
-import { decodeOutboxInsert, type InsertMessage } from './decodeOutboxInsert.js';
+import { decodeOutboxInsert, type InsertMessage, type OutboxEvent } from './decodeOutboxInsert.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import type { RelayMetrics } from './relayMetrics.js';
+import { SyncStandbyGate } from './syncStandbyGate.js';
 
 /** Opening the channel and declaring the topology on a connected node, ms; longer means a stuck node. */
 const SETUP_TIMEOUT_MS = 10_000;
@@ -17,6 +18,7 @@ export const REPLICATION_SESSION_DEFAULTS = {
   maxInFlight: 1000,
   statusIntervalMs: 200,
   confirmTimeoutMs: 15_000,
+  awaitSyncStandby: false,
 } as const;
 
 export interface ReplicationSessionOptions {
@@ -32,6 +34,12 @@ export interface ReplicationSessionOptions {
   statusIntervalMs?: number;
   /** The session fails when events are unconfirmed and no confirm came for this long, in ms (a broker node cut off). Default `REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs`. */
   confirmTimeoutMs?: number;
+  /**
+   * Publish a transaction only once a synchronous standby has flushed its commit (see
+   * SyncStandbyGate), so a failover cannot take back what was published. Default
+   * `REPLICATION_SESSION_DEFAULTS.awaitSyncStandby`.
+   */
+  awaitSyncStandby?: boolean;
   metrics: RelayMetrics;
   logger: Logger;
   /** Called whenever an LSN is confirmed to PostgreSQL. */
@@ -49,6 +57,10 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   const { topology, metrics, logger } = options;
   const maxInFlight = options.maxInFlight ?? REPLICATION_SESSION_DEFAULTS.maxInFlight;
   const tracker = new ConfirmTracker();
+  const gate =
+    (options.awaitSyncStandby ?? REPLICATION_SESSION_DEFAULTS.awaitSyncStandby)
+      ? new SyncStandbyGate(options.databaseUrl)
+      : undefined;
   let connection: ChannelModel | undefined;
   const service = new LogicalReplicationService(
     { connectionString: options.databaseUrl, application_name: 'sumstream-cdc-relay' },
@@ -116,12 +128,89 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
 
     let eventsInTransaction = 0;
     let paused = false;
+    // With the gate: the transaction being received, and those waiting for the synchronous standby.
+    let receiving: OutboxEvent[] | undefined;
+    const waiting: { events: OutboxEvent[]; endLsn: bigint }[] = [];
+    let held = 0;
+    let gatePolling = false;
     const socket = () =>
       (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
+    const pauseIfFull = () => {
+      if (!paused && tracker.inFlight + held >= maxInFlight) {
+        paused = true;
+        socket()?.pause();
+      }
+    };
+    const publishEvent = (event: OutboxEvent) => {
+      if (tracker.inFlight === 0) lastPublishConfirmAt = Date.now();
+      const seq = tracker.published();
+      const started = process.hrtime.bigint();
+      channel.publish(
+        topology.exchange,
+        topology.routingKey,
+        Buffer.from(event.body),
+        {
+          persistent: true,
+          mandatory: true,
+          messageId: event.id,
+          type: event.type,
+          contentType: 'application/json',
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: {
+            id: event.id,
+            aggregatetype: event.aggregateType,
+            aggregateid: event.aggregateId,
+            [PUBLISHED_AT_HEADER]: Date.now(),
+          },
+        },
+        (error: unknown) => {
+          if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
+          metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+          metrics.published.inc();
+          lastPublishConfirmAt = Date.now();
+          tracker.confirm(seq);
+          if (paused && tracker.inFlight + held < maxInFlight / 2) {
+            paused = false;
+            socket()?.resume();
+          }
+        },
+      );
+      logger.debug({ eventId: event.id }, 'event published');
+    };
+    // Publishes, in commit order, every waiting transaction the synchronous standby has flushed;
+    // asks the server again while some still wait.
+    const releaseFlushed = () => {
+      try {
+        while (waiting.length > 0 && (waiting[0]!.events.length === 0 || waiting[0]!.endLsn <= gate!.safeLsn)) {
+          const { events, endLsn } = waiting.shift()!;
+          held -= events.length;
+          tracker.begin();
+          for (const event of events) publishEvent(event);
+          tracker.commit(endLsn);
+          if (events.length > 0) metrics.batchSize.observe(events.length);
+        }
+      } catch (error) {
+        return fail(error instanceof Error ? error : new Error(String(error)));
+      }
+      if (waiting.length === 0 || gatePolling || hasFailed) return;
+      gatePolling = true;
+      const before = gate!.safeLsn;
+      gate!.refresh().then(
+        async (safe) => {
+          if (safe === before) await new Promise((r) => setTimeout(r, 5));
+          gatePolling = false;
+          if (!hasFailed) releaseFlushed();
+        },
+        (error: Error) =>
+          fail(new Error(`Could not read the synchronous standby's position: ${error.message}`, { cause: error })),
+      );
+    };
+    await gate?.connect();
     service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
       // After a failure, data is no longer tracked: a keepalive must not confirm past it.
       if (hasFailed) return;
-      tracker.idleAt(parseLsn(lsn));
+      // Nor past a transaction the gate still holds.
+      if (receiving === undefined && waiting.length === 0) tracker.idleAt(parseLsn(lsn));
       report(shouldRespond);
     });
     service.on('error', (error: Error) => fail(error));
@@ -130,51 +219,29 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
       // channel RabbitMQ just closed) would be an uncaught exception. It ends the session instead.
       if (hasFailed) return;
       try {
-        if (message.tag === 'begin') {
+        if (gate) {
+          if (message.tag === 'begin') receiving = [];
+          else if (message.tag === 'insert') {
+            const event = decodeOutboxInsert(message as InsertMessage, options.table);
+            if (!event) return;
+            (receiving ??= []).push(event);
+            held++;
+            pauseIfFull();
+          } else if (message.tag === 'commit') {
+            if (!message.commitEndLsn) throw new Error('A commit message came without its end LSN');
+            waiting.push({ events: receiving ?? [], endLsn: parseLsn(message.commitEndLsn) });
+            receiving = undefined;
+            releaseFlushed();
+          }
+        } else if (message.tag === 'begin') {
           tracker.begin();
           eventsInTransaction = 0;
         } else if (message.tag === 'insert') {
           const event = decodeOutboxInsert(message as InsertMessage, options.table);
           if (!event) return;
-          if (tracker.inFlight === 0) lastPublishConfirmAt = Date.now();
-          const seq = tracker.published();
           eventsInTransaction++;
-          const started = process.hrtime.bigint();
-          channel.publish(
-            topology.exchange,
-            topology.routingKey,
-            Buffer.from(event.body),
-            {
-              persistent: true,
-              mandatory: true,
-              messageId: event.id,
-              type: event.type,
-              contentType: 'application/json',
-              timestamp: Math.floor(Date.now() / 1000),
-              headers: {
-                id: event.id,
-                aggregatetype: event.aggregateType,
-                aggregateid: event.aggregateId,
-                [PUBLISHED_AT_HEADER]: Date.now(),
-              },
-            },
-            (error: unknown) => {
-              if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
-              metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-              metrics.published.inc();
-              lastPublishConfirmAt = Date.now();
-              tracker.confirm(seq);
-              if (paused && tracker.inFlight < maxInFlight / 2) {
-                paused = false;
-                socket()?.resume();
-              }
-            },
-          );
-          logger.debug({ eventId: event.id }, 'event published');
-          if (!paused && tracker.inFlight >= maxInFlight) {
-            paused = true;
-            socket()?.pause();
-          }
+          publishEvent(event);
+          pauseIfFull();
         } else if (message.tag === 'commit') {
           if (message.commitEndLsn) tracker.commit(parseLsn(message.commitEndLsn));
           if (eventsInTransaction > 0) metrics.batchSize.observe(eventsInTransaction);
@@ -198,6 +265,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     report(true);
   } finally {
     clearInterval(timer);
+    await gate?.close();
     await service.destroy().catch(() => undefined);
     // destroy() removes every listener; a late error from its dying connection must not crash us.
     service.on('error', () => undefined);
