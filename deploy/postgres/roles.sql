@@ -10,7 +10,8 @@
 --
 --   sumstream_add    writes the ledger and the outbox, reads the sum and the inbox (GetSum,
 --                    WatchSum, read-your-writes: GetSum{after} checks the inbox for the event)
---   sumstream_relay  REPLICATION and nothing else: it reads the outbox from the WAL only
+--   sumstream_relay  REPLICATION: it reads the outbox from the WAL only; and its record of the
+--                    slot (cdc_slots), so it can tell a lost slot from a new one
 --   sumstream_sum    writes the inbox and the sum; cannot read or write the ledger
 
 SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['sumstream_add', 'sumstream_relay', 'sumstream_sum']) AS r
@@ -27,6 +28,8 @@ GRANT SELECT, INSERT         ON additions        TO sumstream_add;
 GRANT SELECT, INSERT, DELETE ON outbox           TO sumstream_add;
 GRANT SELECT                 ON sum_shards       TO sumstream_add;
 GRANT SELECT                 ON processed_events TO sumstream_add;
+
+GRANT SELECT, INSERT, UPDATE ON cdc_slots        TO sumstream_relay;
 
 GRANT SELECT, INSERT         ON processed_events TO sumstream_sum;
 GRANT SELECT, UPDATE         ON sum_shards       TO sumstream_sum;
