@@ -32,9 +32,15 @@ export async function ensureSlot(db: Pick<pg.Pool, 'query'>, options: SlotOption
       .catch((error: { code?: string }) => {
         if (error.code !== '42710') throw error;
       });
-  } else if (plugin !== 'pgoutput') {
-    throw new Error(
-      `Replication slot ${options.slot} uses plugin ${plugin}, not pgoutput. Drop it (SELECT pg_drop_replication_slot('${options.slot}')) or set RELAY_SLOT to another name.`,
-    );
+  } else {
+    assertPgoutput(options.slot, plugin);
   }
+}
+
+/** Throws, with the fix, when the relay's slot decodes with another plugin than pgoutput. */
+export function assertPgoutput(slot: string, plugin: string): void {
+  if (plugin !== 'pgoutput')
+    throw new Error(
+      `Replication slot ${slot} uses plugin ${plugin}, not pgoutput. Drop it (SELECT pg_drop_replication_slot('${slot}')) or set RELAY_SLOT to another name.`,
+    );
 }

@@ -7,10 +7,10 @@ import { configOrExit, runProcess } from '../shared/lifecycle/runProcess.js';
 import { createLogger } from '../shared/log/createLogger.js';
 import { createRegistry } from '../shared/metrics/createRegistry.js';
 import { checkReplicationPrerequisites } from '../shared/db/checkReplicationPrerequisites.js';
-import { ensureSlot } from './ensureSlot.js';
 import { Relay } from './relay.js';
 import { relayConfig } from './relayConfig.js';
 import { createRelayMetrics } from './relayMetrics.js';
+import { guardSlot } from './slotGuard.js';
 
 const config = configOrExit(() => relayConfig(process.env));
 const logger = createLogger('cdc-relay', config.logLevel);
@@ -21,11 +21,8 @@ runProcess(logger, async () => {
   );
   await checkReplicationPrerequisites(pool);
   await migrateIfEnabled(pool, config.migrate, logger);
-  await ensureSlot(pool, {
-    slot: config.slot,
-    publication: config.publication,
-    table: `${config.table.schema}.${config.table.name}`,
-  });
+  // A first install creates the slot here, so WAL is kept from the start; a lost slot is the active relay's to report.
+  await guardSlot(pool, config);
 
   const registry = createRegistry('cdc-relay');
   const metrics = createRelayMetrics(registry);
@@ -33,9 +30,7 @@ runProcess(logger, async () => {
   relay.start();
 
   const ops = createHttpServer({
-    routes: opsRoutes(registry, async () =>
-      relay.state === 'active' || relay.state === 'standby' ? undefined : `Relay is ${relay.state}.`,
-    ),
+    routes: opsRoutes(registry, async () => relay.readiness()),
     logger,
   });
   const metricsPort = await listen(ops, config.metricsPort, config.bindHost);

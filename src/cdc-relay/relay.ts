@@ -4,8 +4,9 @@ import type { Logger } from '../shared/log/createLogger.js';
 import { LeaderLock } from './leaderLock.js';
 import type { RelayMetrics } from './relayMetrics.js';
 import { type ReplicationSessionOptions, runReplicationSession } from './replicationSession.js';
+import { guardSlot, slotLostProblem } from './slotGuard.js';
 
-export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000 } as const;
+export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000, slotRecheckMs: 5_000 } as const;
 
 export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
   pool: pg.Pool;
@@ -16,19 +17,24 @@ export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirm
    * both stores takes over. Default `RELAY_DEFAULTS.stepDownAfterMs`.
    */
   stepDownAfterMs?: number;
+  /** While the slot is lost, ms between two checks of it. Default `RELAY_DEFAULTS.slotRecheckMs`. */
+  slotRecheckMs?: number;
   metrics: RelayMetrics;
   logger: Logger;
 }
 
-export type RelayState = 'standby' | 'active' | 'reconnecting' | 'stopped';
+export type RelayState = 'standby' | 'active' | 'reconnecting' | 'slot-lost' | 'stopped';
 
 /**
  * The relay's lifecycle: wait as a standby until it holds the leader lock, then run
  * replication sessions, restarting a failed one with backoff, until it loses the lock or
- * is closed. Also samples the slot's lag.
+ * is closed. Before each session it checks the slot (`guardSlot`): while the slot is lost it streams
+ * nothing and checks again every `slotRecheckMs`. Also samples the slot's lag.
  */
 export class Relay {
   state: RelayState = 'standby';
+  /** Why the slot is lost, while it is (the relay then streams nothing until `sumstream cdc resync`). */
+  slotLost: string | undefined;
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -38,6 +44,12 @@ export class Relay {
   start(): void {
     this.running = this.lead();
     this.lagTimer = setInterval(() => void this.sampleLag(), 2000);
+  }
+
+  /** Why the relay is not ready (its `/readyz` problem), or undefined while active or standby. */
+  readiness(): string | undefined {
+    if (this.slotLost !== undefined) return slotLostProblem(this.options.slot, this.slotLost);
+    return this.state === 'active' || this.state === 'standby' ? undefined : `Relay is ${this.state}.`;
   }
 
   async close(): Promise<void> {
@@ -80,6 +92,11 @@ export class Relay {
       for (; !leadership.signal.aborted; attempt++) {
         this.setState(attempt === 0 ? 'active' : 'reconnecting');
         try {
+          if (await this.waitWhileSlotLost(leadership.signal)) {
+            failingSince = undefined; // waiting for a resync is no failing session
+            if (leadership.signal.aborted) break;
+            this.setState(attempt === 0 ? 'active' : 'reconnecting');
+          }
           await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
@@ -105,6 +122,28 @@ export class Relay {
       }
     }
     metrics.active.set(0);
+  }
+
+  /**
+   * Checks the slot; while it is lost, reports it (metric, readiness, one error log) and checks again
+   * every `slotRecheckMs` until it is resynced or `signal` aborts. True when it waited.
+   */
+  private async waitWhileSlotLost(signal: AbortSignal): Promise<boolean> {
+    const { logger, metrics, slot } = this.options;
+    for (let waited = false; ; waited = true) {
+      const verdict = await guardSlot(this.options.pool, this.options);
+      if (verdict.action !== 'lost') {
+        if (this.slotLost !== undefined) logger.info({ slot }, 'replication slot resynced; streaming again');
+        this.slotLost = undefined;
+        metrics.slotLost.set(0);
+        return waited;
+      }
+      if (this.slotLost !== verdict.reason) logger.error({ slot }, slotLostProblem(slot, verdict.reason));
+      this.slotLost = verdict.reason;
+      metrics.slotLost.set(1);
+      this.setState('slot-lost');
+      if (!(await sleep(this.options.slotRecheckMs ?? RELAY_DEFAULTS.slotRecheckMs, signal))) return true;
+    }
   }
 
   private setState(state: RelayState): void {

@@ -32,6 +32,12 @@ export const RELAY_KNOBS = {
     { min: 1000, max: 3_600_000 },
     'Ms of failing replication sessions (no LSN confirmed) after which the active relay gives the leader lock to a standby.',
   ),
+  slotRecheckMs: knob.int(
+    'RELAY_SLOT_RECHECK_MS',
+    RELAY_DEFAULTS.slotRecheckMs,
+    { min: 100, max: 600_000 },
+    'Ms between two checks of a lost replication slot, so the relay streams again soon after `sumstream cdc resync`.',
+  ),
   confirmTimeoutMs: knob.int(
     'RELAY_CONFIRM_TIMEOUT_MS',
     REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs,

@@ -42,5 +42,10 @@ export function createRelayMetrics(registry: Registry) {
       help: '1 while this relay is the active leader, 0 while standby.',
       registers: [registry],
     }),
+    slotLost: new Gauge({
+      name: METRIC.relaySlotLost,
+      help: '1 while the active relay refuses to stream because its replication slot was lost (run `sumstream cdc resync`), else 0.',
+      registers: [registry],
+    }),
   };
 }

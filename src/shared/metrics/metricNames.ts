@@ -14,6 +14,7 @@ export const METRIC = {
   relaySecondsSinceConfirm: 'sumstream_relay_seconds_since_last_confirm',
   relayReconnects: 'sumstream_relay_reconnects_total',
   relayActive: 'sumstream_relay_active',
+  relaySlotLost: 'sumstream_relay_slot_lost',
 
   eventsApplied: 'sumstream_events_applied_total',
   duplicatesSkipped: 'sumstream_duplicates_skipped_total',
