@@ -5,7 +5,8 @@
 #   - Prometheus + promtool and prometheus-postgres-exporter, unless SUMSTREAM_OBSERVABILITY=false
 #   - Chromium (/usr/bin/chromium), with SUMSTREAM_BROWSER_TESTS=true (as npm test sets it): the
 #     status page's browser test drives it through playwright-core
-#   - with --cluster (npm run cluster, the cluster chaos run): HAProxy, nftables and iproute2
+#   - with --cluster (npm run cluster, the cluster chaos run): HAProxy, nftables and iproute2, and for
+#     `--pg-ha` Patroni, etcd and Debian's PostgreSQL (Patroni needs its pg_basebackup and pg_rewind)
 #   - npm dependencies (npm ci when node_modules is missing or older than package-lock.json)
 # Idempotent; prints nothing when everything is already present.
 # Which PostgreSQL version gets used is decided by src/dev-stack/postgresInstance.ts
@@ -34,6 +35,9 @@ if [[ "$CLUSTER" == true ]]; then
   command -v haproxy >/dev/null 2>&1 || packages+=(haproxy)
   command -v nft >/dev/null 2>&1 || packages+=(nftables)
   command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+  command -v patroni >/dev/null 2>&1 || packages+=(patroni)
+  command -v etcd >/dev/null 2>&1 || packages+=(etcd-server)
+  compgen -G '/usr/lib/postgresql/*/bin/pg_basebackup' >/dev/null || packages+=(postgresql)
 fi
 if [[ -z "${DATABASE_URL:-}" ]] && ! have_postgres; then packages+=(postgresql); fi
 if [[ -z "${AMQP_URL:-}" ]] && ! have_rabbit; then packages+=(rabbitmq-server); fi

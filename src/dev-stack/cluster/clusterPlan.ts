@@ -11,11 +11,17 @@
  *   sumstream-add-1..N    <net>.21-  add-service gRPC :50051, metrics :3001
  *   sumstream-relay-1..2  <net>.31-32 cdc-relay metrics :3002 (one active, one standby)
  *   sumstream-sum-1..N    <net>.41-  sum-service :4000
+ *
+ * With `pgHa` (docs/postgres-ha.md) PostgreSQL is three Patroni nodes instead of `pg`, with etcd as
+ * their store, and every process reaches the primary through HAProxy on the bridge:
+ *   HAProxy   <net>.1:5432 (the primary, by Patroni's /primary), <net>.1:5433 (the replicas)
+ *   sumstream-etcd-1..3   <net>.51-53 etcd :2379, peers :2380
+ *   sumstream-pg-1..3     <net>.61-63 PostgreSQL :5432, Patroni REST API :8008
  */
 import { PORT_KNOBS } from '../../shared/config/portKnobs.js';
 import type { ServiceName } from '../serviceProcess.js';
 
-export type HostRole = 'postgres' | 'rabbitmq' | ServiceName;
+export type HostRole = 'postgres' | 'etcd' | 'rabbitmq' | ServiceName;
 
 export interface ClusterHost {
   /** Host name, also its namespace's: `sumstream-add-1`. */
@@ -33,13 +39,24 @@ export interface ClusterPlanOptions {
   sumReplicas: number;
   /** Loopback address the load balancer and Prometheus listen on. */
   lbHost: string;
+  /** PostgreSQL as a Patroni cluster (primary, synchronous standby, replica) on etcd. */
+  pgHa: boolean;
 }
 
-export const CLUSTER_DEFAULTS = { net: '10.211.0', addReplicas: 2, sumReplicas: 2, lbHost: '127.0.0.1' } as const;
+export const CLUSTER_DEFAULTS = {
+  net: '10.211.0',
+  addReplicas: 2,
+  sumReplicas: 2,
+  lbHost: '127.0.0.1',
+  pgHa: false,
+} as const;
 
 /** Ports inside the hosts (each host is a namespace of its own, so every one can use the usual ports). */
 export const HOST_PORTS = {
   postgres: 5432,
+  patroni: 8008,
+  etcdClient: 2379,
+  etcdPeer: 2380,
   amqp: 5672,
   management: 15672,
   rabbitPrometheus: 15692,
@@ -58,10 +75,15 @@ export const LB_PORTS = {
   prometheus: 9090,
 } as const;
 
+/** Ports of the load balancer's PostgreSQL side, on the bridge (<net>.1): the members reach it there. */
+export const PG_LB_PORTS = { primary: 5432, replicas: 5433 } as const;
+
 export const BRIDGE = 'sumstream0';
 export const NS_PREFIX = 'sumstream-';
 export const RABBIT_NODES = 3;
 export const RELAYS = 2;
+export const PG_NODES = 3;
+export const ETCD_NODES = 3;
 
 export interface ClusterPlan extends ClusterPlanOptions {
   bridge: string;
@@ -87,7 +109,12 @@ export function clusterPlan(input: Partial<ClusterPlanOptions> = {}): ClusterPla
     bridge: BRIDGE,
     gateway: `${options.net}.1`,
     hosts: [
-      host('postgres', 'pg', 10),
+      ...(options.pgHa
+        ? [
+            ...range(ETCD_NODES).map((i) => host('etcd', `etcd-${i}`, 50 + i)),
+            ...range(PG_NODES).map((i) => host('postgres', `pg-${i}`, 60 + i)),
+          ]
+        : [host('postgres', 'pg', 10)]),
       ...range(RABBIT_NODES).map((i) => host('rabbitmq', `rabbit-${i}`, 10 + i)),
       ...range(options.addReplicas).map((i) => host('add-service', `add-${i}`, 20 + i)),
       ...range(RELAYS).map((i) => host('cdc-relay', `relay-${i}`, 30 + i)),
@@ -109,7 +136,10 @@ export function rabbitNodeName(host: ClusterHost): string {
 export function clusterUrls(plan: ClusterPlan): { databaseUrl: string; amqpUrl: string } {
   const pg = hostsOf(plan, 'postgres')[0]!;
   return {
-    databaseUrl: `postgres://sumstream:sumstream@${pg.address}:${HOST_PORTS.postgres}/sumstream`,
+    // With Patroni, the primary is whichever node HAProxy's /primary check finds.
+    databaseUrl: plan.pgHa
+      ? `postgres://sumstream:sumstream@${plan.gateway}:${PG_LB_PORTS.primary}/sumstream`
+      : `postgres://sumstream:sumstream@${pg.address}:${HOST_PORTS.postgres}/sumstream`,
     // A 5 s heartbeat: a cut-off node is noticed in ~10 s, not RabbitMQ's default 60 s.
     amqpUrl: hostsOf(plan, 'rabbitmq')
       .map((h) => `amqp://sumstream:sumstream@${h.address}:${HOST_PORTS.amqp}?heartbeat=5`)

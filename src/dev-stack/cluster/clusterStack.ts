@@ -8,6 +8,7 @@
  *   postgres/, rabbit-N/   server data and logs
  *   logs/<host>.log        every output line of each SumStream replica, HAProxy and Prometheus
  *   pids/<host>.pid        current pid of each replica
+ *   etcd-N/, pg-N/         with `pgHa`: etcd's data, each Patroni node's config and PostgreSQL (patroniCluster.ts)
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
@@ -22,7 +23,8 @@ import {
   namespacePids,
   namespaceProblem,
 } from '../netns.js';
-import { type PostgresInstance, startPostgres } from '../postgresInstance.js';
+import { findPostgresBin, type PostgresInstance, startPostgres } from '../postgresInstance.js';
+import { REPLICATION_KNOBS } from '../../shared/config/replicationConfig.js';
 import { type ChildInstance, startPostgresExporter, startPrometheus } from '../prometheusInstance.js';
 import { type RabbitInstance, startRabbit } from '../rabbitInstance.js';
 import { type ServiceName, stopChild } from '../serviceProcess.js';
@@ -41,6 +43,7 @@ import {
   rabbitNodeName,
 } from './clusterPlan.js';
 import { startHaproxy } from './haproxyProcess.js';
+import { PatroniCluster } from './patroniCluster.js';
 
 export interface ClusterStackOptions extends Partial<ClusterPlanOptions> {
   /** Folder of the cluster's data and logs (`<SUMSTREAM_HOME>/cluster`). */
@@ -72,6 +75,8 @@ export class ClusterStack {
   readonly services = new Map<string, ManagedService>();
   readonly rabbits = new Map<string, RabbitInstance>();
   postgres: PostgresInstance | undefined;
+  /** With `pgHa`: the Patroni cluster that replaces `postgres`. */
+  patroni: PatroniCluster | undefined;
   private haproxy: ChildProcess | undefined;
   private prometheus: ChildInstance | undefined;
   private exporter: ChildInstance | undefined;
@@ -146,23 +151,25 @@ export class ClusterStack {
     options.log(`network: bridge ${plan.bridge} ${plan.gateway}/24 and ${plan.hosts.length} namespaces (no route out)`);
 
     const [pgHost] = hostsOf(plan, 'postgres');
-    const pgStarted = startPostgres({
-      dataDir: path.join(options.dir, 'postgres', 'data'),
-      port: HOST_PORTS.postgres,
-      host: pgHost!.address,
-      netns: pgHost!.ns,
-      clientCidr: `${plan.net}.0/24`,
-      // A client that vanishes (killed host, cut cable) is dropped within seconds, so its advisory
-      // lock and its walsender's slot go to the standby relay instead of waiting for TCP's hours.
-      settings: {
-        tcp_keepalives_idle: '2',
-        tcp_keepalives_interval: '1',
-        tcp_keepalives_count: '3',
-        tcp_user_timeout: '3000',
-        wal_sender_timeout: "'5s'",
-      },
-      binDir: options.pgBin,
-    });
+    const pgStarted = plan.pgHa
+      ? this.startPatroni()
+      : startPostgres({
+          dataDir: path.join(options.dir, 'postgres', 'data'),
+          port: HOST_PORTS.postgres,
+          host: pgHost!.address,
+          netns: pgHost!.ns,
+          clientCidr: `${plan.net}.0/24`,
+          // A client that vanishes (killed host, cut cable) is dropped within seconds, so its advisory
+          // lock and its walsender's slot go to the standby relay instead of waiting for TCP's hours.
+          settings: {
+            tcp_keepalives_idle: '2',
+            tcp_keepalives_interval: '1',
+            tcp_keepalives_count: '3',
+            tcp_user_timeout: '3000',
+            wal_sender_timeout: "'5s'",
+          },
+          binDir: options.pgBin,
+        });
     const rabbitHosts = hostsOf(plan, 'rabbitmq');
     const [first, ...others] = rabbitHosts;
     const rabbitsStarted = (async () => {
@@ -171,7 +178,7 @@ export class ClusterStack {
       await Promise.all(others.map((h) => this.startRabbit(h, rabbitHosts)));
     })();
     const [pgResult, rabbitResult] = await Promise.allSettled([pgStarted, rabbitsStarted]);
-    if (pgResult.status === 'fulfilled') this.postgres = pgResult.value;
+    if (pgResult.status === 'fulfilled' && pgResult.value) this.postgres = pgResult.value;
     if (pgResult.status === 'rejected') throw pgResult.reason as Error;
     if (rabbitResult.status === 'rejected') throw rabbitResult.reason as Error;
     const running = await this.runningBrokerNodes();
@@ -180,27 +187,48 @@ export class ClusterStack {
         `RabbitMQ formed a cluster of ${running.length} nodes, not ${rabbitHosts.length}: ${running.join(', ')}`,
       );
     options.log(
-      `servers: PostgreSQL ${pgHost!.address}:${HOST_PORTS.postgres}, RabbitMQ cluster ${running.join(', ')} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `servers: PostgreSQL ${plan.pgHa ? `through ${this.urls.databaseUrl.split('@')[1]}` : `${pgHost!.address}:${HOST_PORTS.postgres}`}, RabbitMQ cluster ${running.join(', ')} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
 
     for (const host of plan.hosts) if (isService(host)) this.services.set(host.name, this.managed(host));
+    // With Patroni every member reaches the primary through the load balancer: it comes first.
+    if (plan.pgHa) await this.startLoadBalancer();
     // The first replica applies the migrations; the others then start together.
     const [firstAdd] = hostsOf(plan, 'add-service');
     await this.services.get(firstAdd!.name)!.start();
+    // The publication exists now (migration 0001): Patroni may create the slot and keep it on every node.
+    const slot = options.serviceEnv?.['RELAY_SLOT'] ?? REPLICATION_KNOBS.slot.default;
+    await this.patroni?.makeSlotPermanent(slot);
     await Promise.all([...this.services.values()].map((s) => s.start()));
     options.log(`replicas: ${[...this.services.keys()].join(', ')} ready`);
 
-    this.haproxy = await startHaproxy({
-      plan,
-      env: options.env,
-      logStream: this.logStream('haproxy'),
-    });
-    await writePid(options.dir, 'haproxy', this.haproxy.pid);
-    options.log(
-      `load balancer: gRPC ${this.grpcAddress}, REST ${this.sumUrl}, stats http://${plan.lbHost}:${LB_PORTS.stats}/`,
-    );
+    if (!plan.pgHa) await this.startLoadBalancer();
     if (options.observability !== false) await this.startObservability();
     options.log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  private async startLoadBalancer(): Promise<void> {
+    const { plan, options } = this;
+    this.haproxy = await startHaproxy({ plan, env: options.env, logStream: this.logStream('haproxy') });
+    await writePid(options.dir, 'haproxy', this.haproxy.pid);
+    options.log(
+      `load balancer: gRPC ${this.grpcAddress}, REST ${this.sumUrl}, stats http://${plan.lbHost}:${LB_PORTS.stats}/${plan.pgHa ? `, PostgreSQL primary ${this.urls.databaseUrl.split('@')[1]}` : ''}`,
+    );
+  }
+
+  /** Patroni on etcd, then SumStream's role and database on its primary. */
+  private async startPatroni(): Promise<undefined> {
+    const binDir = findPostgresBin(this.options.pgBin);
+    this.patroni = await PatroniCluster.start({
+      plan: this.plan,
+      dir: this.options.dir,
+      binDir,
+      log: this.options.log,
+      logStream: (name) => this.logStream(name),
+      env: this.options.env,
+    });
+    await this.patroni.createRole();
+    return undefined;
   }
 
   private async startRabbit(host: ClusterHost, all: readonly ClusterHost[]): Promise<void> {
@@ -240,6 +268,8 @@ export class ClusterStack {
       AMQP_URL: this.urls.amqpUrl,
       BIND_HOST: host.address,
       LOG_LEVEL: 'warn',
+      // Under Patroni, a transaction is published once the synchronous standby has it (docs/postgres-ha.md).
+      ...(this.plan.pgHa ? { RELAY_AWAIT_SYNC_STANDBY: 'true' } : {}),
       ...this.options.serviceEnv,
     };
     return new ManagedService({
@@ -266,7 +296,9 @@ export class ClusterStack {
     const targets = (role: ClusterHost['role'], port: number) => hostsOf(plan, role).map((h) => `${h.address}:${port}`);
     const [pgHost] = hostsOf(plan, 'postgres');
     this.exporter = await startPostgresExporter({
-      databaseUrl: `postgres://sumstream:sumstream@${pgHost!.address}:${HOST_PORTS.postgres}/sumstream?sslmode=disable`,
+      databaseUrl: plan.pgHa
+        ? `${this.urls.databaseUrl}?sslmode=disable`
+        : `postgres://sumstream:sumstream@${pgHost!.address}:${HOST_PORTS.postgres}/sumstream?sslmode=disable`,
       port: 9187,
       env: options.env,
     }).catch((error: unknown) => {
@@ -340,6 +372,7 @@ export class ClusterStack {
     await this.exporter?.stop().catch(() => undefined);
     await Promise.allSettled([...this.rabbits.values()].map((r) => r.stop()));
     await this.postgres?.stop().catch(() => undefined);
+    await this.patroni?.stop().catch(() => undefined);
     await Promise.all(this.logStreams.map((s) => new Promise((resolve) => s.end(resolve))));
     const removed = await tearDown(this.options.dir, this.options.log);
     this.options.log(`cluster down${removed.length > 0 ? ` (also removed ${removed.join(', ')})` : ''}`);

@@ -17,6 +17,18 @@ export interface MemberStatus {
   active?: boolean;
   /** For a broker node: partitions it reports (other nodes it cannot see). */
   partitions?: string[];
+  /** For a Patroni node: its role, state and timeline as its REST API reports them. */
+  patroni?: PatroniMember;
+}
+
+export interface PatroniMember {
+  /** `primary` (Patroni 3.0 says `master`) or `replica`. */
+  role: string;
+  /** `running`, `starting`, `stopped`, ... */
+  state: string;
+  timeline: number | undefined;
+  /** Whether it is the synchronous standby Patroni chose (replicas). */
+  sync: boolean;
 }
 
 export interface QueueStatus {
@@ -41,6 +53,25 @@ async function get(url: string, auth = false): Promise<Response | undefined> {
   return fetch(url, { headers: auth ? { authorization: AUTH } : {}, signal: AbortSignal.timeout(2000) }).catch(
     () => undefined,
   );
+}
+
+/** What a Patroni node's REST API says about itself, or undefined when it does not answer. */
+export async function patroniMember(host: ClusterHost): Promise<PatroniMember | undefined> {
+  const res = await get(`http://${host.address}:${HOST_PORTS.patroni}/patroni`);
+  if (!res) return undefined;
+  const body = (await res.json().catch(() => ({}))) as {
+    role?: string;
+    state?: string;
+    timeline?: number;
+    sync_standby?: boolean;
+    replication_state?: string;
+  };
+  return {
+    role: body.role === 'master' ? 'primary' : (body.role ?? '?'),
+    state: body.state ?? '?',
+    timeline: body.timeline,
+    sync: body.sync_standby === true,
+  };
 }
 
 /** Which relay holds the leader lock: the first whose `sumstream_relay_active` is 1. */
@@ -69,8 +100,17 @@ export async function queueStatus(plan: ClusterPlan, name: string): Promise<Queu
 export async function clusterStatus(plan: ClusterPlan, queues: readonly string[]): Promise<ClusterStatus> {
   const members = await Promise.all(
     plan.hosts.map(async (host): Promise<MemberStatus> => {
+      if (host.role === 'postgres' && plan.pgHa) {
+        const patroni = await patroniMember(host);
+        return { host, ready: patroni?.state === 'running', ...(patroni ? { patroni } : {}) };
+      }
       if (host.role === 'postgres') {
         return { host, ready: await isPortOpen(HOST_PORTS.postgres, host.address) };
+      }
+      if (host.role === 'etcd') {
+        const res = await get(`http://${host.address}:${HOST_PORTS.etcdClient}/health`);
+        const health = res?.ok ? ((await res.json()) as { health?: string }) : undefined;
+        return { host, ready: health?.health === 'true' };
       }
       if (host.role === 'rabbitmq') {
         const res = await get(`http://${host.address}:${HOST_PORTS.management}/api/nodes/rabbit@${host.address}`, true);
@@ -102,6 +142,8 @@ export function formatClusterStatus(status: ClusterStatus): string {
     let state = m.ready ? 'ready' : 'DOWN';
     if (m.active !== undefined) state += m.active ? ', active (leads the slot)' : ', standby';
     if (m.partitions && m.partitions.length > 0) state += `, partitioned from ${m.partitions.join(' ')}`;
+    if (m.patroni)
+      state += `, ${m.patroni.role}${m.patroni.sync ? ' (synchronous standby)' : ''} ${m.patroni.state}, timeline ${m.patroni.timeline ?? '?'}`;
     const lb = status.balancer[`${m.host.role}-${m.host.name.split('-')[1]}`];
     if (lb) state += `, load balancer: ${lb}`;
     lines.push(`${m.host.name.padEnd(13)} ${m.host.role.padEnd(13)} ${m.host.address.padEnd(14)} ${state}`);

@@ -4,10 +4,17 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { isPortOpen, sleep } from '../exec.js';
 import { REPO_ROOT } from '../serviceProcess.js';
-import { type ClusterPlan, HOST_PORTS, hostsOf, LB_PORTS } from './clusterPlan.js';
+import { type ClusterPlan, HOST_PORTS, hostsOf, LB_PORTS, PG_LB_PORTS } from './clusterPlan.js';
 
 /** The committed load balancer configuration; its addresses come from the environment. */
 export const HAPROXY_CONFIG = path.join(REPO_ROOT, 'deploy', 'haproxy', 'haproxy.cfg');
+/** Its PostgreSQL side under Patroni, loaded after it when the plan has `pgHa`. */
+export const HAPROXY_POSTGRES_CONFIG = path.join(REPO_ROOT, 'deploy', 'haproxy', 'postgres.cfg');
+
+/** The `-f` arguments for this plan. */
+export function haproxyConfigFiles(plan: ClusterPlan): string[] {
+  return plan.pgHa ? [HAPROXY_CONFIG, HAPROXY_POSTGRES_CONFIG] : [HAPROXY_CONFIG];
+}
 
 /** The variables deploy/haproxy/haproxy.cfg reads, for this plan. */
 export function haproxyEnv(plan: ClusterPlan): Record<string, string> {
@@ -22,6 +29,14 @@ export function haproxyEnv(plan: ClusterPlan): Record<string, string> {
     env[`SUMSTREAM_ADD_SERVICE_${i + 1}`] = `${h.address}:${HOST_PORTS.grpc}`;
   for (const [i, h] of hostsOf(plan, 'sum-service').entries())
     env[`SUMSTREAM_SUM_SERVICE_${i + 1}`] = `${h.address}:${HOST_PORTS.sum}`;
+  if (plan.pgHa) {
+    env['SUMSTREAM_PG_LB_HOST'] = plan.gateway;
+    env['SUMSTREAM_PG_LB_PORT'] = String(PG_LB_PORTS.primary);
+    env['SUMSTREAM_PG_REPLICA_LB_PORT'] = String(PG_LB_PORTS.replicas);
+    env['SUMSTREAM_PATRONI_PORT'] = String(HOST_PORTS.patroni);
+    for (const [i, h] of hostsOf(plan, 'postgres').entries())
+      env[`SUMSTREAM_PG_${i + 1}`] = `${h.address}:${HOST_PORTS.postgres}`;
+  }
   return env;
 }
 
@@ -33,7 +48,7 @@ export interface HaproxyOptions {
 
 /** Starts HAProxy in the foreground (`-db`) with the committed config; resolves once both frontends listen. */
 export async function startHaproxy(options: HaproxyOptions): Promise<ChildProcess> {
-  const child = spawn('haproxy', ['-db', '-f', HAPROXY_CONFIG], {
+  const child = spawn('haproxy', ['-db', ...haproxyConfigFiles(options.plan).flatMap((f) => ['-f', f])], {
     env: { ...options.env, ...haproxyEnv(options.plan) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,

@@ -24,6 +24,12 @@ Needs root.`,
   .argument('[command]', 'up (default): start and stay in the foreground; down: stop and remove everything; status')
   .addOption(
     new Option('--log-level <level>', 'LOG_LEVEL of the replicas (logs in <home>/cluster/logs/)').default('info'),
+  )
+  .addOption(
+    new Option(
+      '--pg-ha',
+      'PostgreSQL as 3 Patroni nodes on a 3-node etcd (primary, synchronous standby, replica) behind HAProxy; docs/postgres-ha.md',
+    ).default(false),
   );
 
 const say = (line: string): void => void process.stdout.write(`cluster | ${line}\n`);
@@ -31,7 +37,7 @@ const say = (line: string): void => void process.stdout.write(`cluster | ${line}
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine<{ logLevel: string }>(program, argv, CommandLineError);
+    parsed = parseCommandLine<{ logLevel: string; pgHa: boolean }>(program, argv, CommandLineError);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${helpText(program)}`);
     return 2;
@@ -80,6 +86,7 @@ async function main(argv: readonly string[]): Promise<number> {
     log: say,
     env: process.env,
     serviceEnv: { LOG_LEVEL: parsed.options.logLevel },
+    pgHa: parsed.options.pgHa,
     pgBin: config.pgBin,
     rabbitBin: config.rabbitBin,
     observability: config.observability,
@@ -97,7 +104,9 @@ async function main(argv: readonly string[]): Promise<number> {
       `  npm run cluster -- status              (health, active relay, quorum queue leader)`,
       `  HAProxy stats http://${stack.plan.lbHost}:${LB_PORTS.stats}/   Prometheus ${stack.prometheusUrl ?? '(off)'}`,
       `  RabbitMQ management http://${stack.plan.hosts.find((h) => h.role === 'rabbitmq')!.address}:${HOST_PORTS.management}/ (sumstream/sumstream)`,
-      `  PostgreSQL ${stack.urls.databaseUrl} (host ${pg.ns})`,
+      stack.plan.pgHa
+        ? `  PostgreSQL ${stack.urls.databaseUrl} (the primary, through HAProxy; Patroni API on each pg-N :${HOST_PORTS.patroni})`
+        : `  PostgreSQL ${stack.urls.databaseUrl} (host ${pg.ns})`,
       `  logs in ${path.join(dir, 'logs')}; Ctrl-C (or \`npm run cluster -- down\`) takes it all down`,
     ].join('\n'),
   );
