@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CliContext } from './cliContext.js';
 import { addCommand } from './commands/addCommand.js';
+import { cdcCommand } from './commands/cdcCommand.js';
 import { clusterCommand } from './commands/clusterCommand.js';
 import { doctorCommand } from './commands/doctorCommand.js';
 import { loadCommand } from './commands/loadCommand.js';
@@ -16,7 +17,7 @@ import { watchCommand } from './commands/watchCommand.js';
 export function createProgram(ctx: CliContext, setExitCode: (code: number) => void): Command {
   const program = new Command('sumstream')
     .description(
-      'SumStream from the command line: run the stack, add, read and watch the sum, check the setup, load-test.',
+      'SumStream from the command line: run the stack, add, read and watch the sum, check the setup, load-test, resync CDC.',
     )
     .usage('<command> [options]')
     .exitOverride()
@@ -33,8 +34,9 @@ Examples:
   npx sumstream sum --after <read_token>     # the sum, once that addition is applied
   npx sumstream watch --count 5              # follow the sum as it changes
   npx sumstream load --duration 10s --check-sum
+  npx sumstream cdc resync                   # after a lost replication slot: republish, stream again
 
-Every command takes --help; all but up and cluster take --json (one JSON document on stdout; watch: one per update).
+Every command takes --help; all but up, cluster and cdc resync take --json (one JSON document on stdout; watch: one per update).
 Configuration: the services' variables (DATABASE_URL, AMQP_URL, GRPC_PORT, SUM_PORT, ...) and
 SUMSTREAM_GRPC_TARGET, SUMSTREAM_SUM_URL, SUMSTREAM_RABBIT_MANAGEMENT_URL, SUMSTREAM_AUTH_TOKEN; flags win.
 Exit codes: 0 ok, 1 failure (the message says how to fix it), 2 usage error.`,
@@ -51,6 +53,7 @@ Exit codes: 0 ok, 1 failure (the message says how to fix it), 2 usage error.`,
     watchCommand,
     doctorCommand,
     loadCommand,
+    cdcCommand,
   ])
     register(program, ctx, run);
   return program;
