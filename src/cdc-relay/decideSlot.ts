@@ -15,8 +15,11 @@ export interface SlotMarker {
 
 export interface SlotObservation {
   slot: string;
-  /** The slot's `confirmed_flush_lsn`, or undefined when the slot does not exist. */
-  existing: { confirmedFlushLsn: bigint } | undefined;
+  /**
+   * The slot's `confirmed_flush_lsn` and whether PostgreSQL invalidated it (`wal_status` lost: the WAL it
+   * needed was removed), or undefined when the slot does not exist.
+   */
+  existing: { confirmedFlushLsn: bigint; invalidated?: boolean } | undefined;
   marker: SlotMarker | undefined;
   /** The server's current timeline. */
   timeline: number;
@@ -51,6 +54,8 @@ export function decideSlot(observation: SlotObservation): SlotDecision {
   if (!marker) return existing ? { action: 'record' } : { action: 'create' };
   const lost = (reason: string): SlotDecision => ({ action: 'lost', reason, record: true });
   if (!existing) return lost(`slot ${slot} does not exist although the relay streamed from it before`);
+  if (existing.invalidated)
+    return lost(`slot ${slot} was invalidated (wal_status lost): PostgreSQL removed WAL it had not streamed`);
   if (marker.timeline === timeline) return { action: 'ok' };
   if (marker.timeline > timeline)
     return lost(

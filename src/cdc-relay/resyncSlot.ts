@@ -19,7 +19,7 @@ export interface ResyncResult {
 
 /**
  * Recovers from a lost slot: (a) makes sure the publication and the slot exist (an existing slot is
- * kept), (b) then publishes every ledger event again with its original id (the sum-service's inbox
+ * kept, unless PostgreSQL invalidated it), (b) then publishes every ledger event again with its original id (the sum-service's inbox
  * drops those it applied), (c) clears the marker's lost reason and records the current timeline, so
  * the relays stream again. In that order, every event is in the ledger read by (b) or in the slot
  * made by (a): creating a logical slot waits for running transactions.
@@ -32,6 +32,11 @@ export async function resyncSlot(
 ): Promise<ResyncResult> {
   const exists = async () =>
     ((await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [options.slot])).rowCount ?? 0) > 0;
+  // A slot PostgreSQL invalidated cannot stream again: it is replaced.
+  await pool.query(
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND wal_status = 'lost'`,
+    [options.slot],
+  );
   const existed = await exists();
   await ensureSlot(pool, {
     slot: options.slot,

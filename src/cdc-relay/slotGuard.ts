@@ -30,8 +30,9 @@ export function slotLostProblem(slot: string, reason: string): string {
  */
 export async function guardSlot(pool: pg.Pool, options: SlotGuardOptions): Promise<SlotVerdict> {
   const timeline = await currentTimeline(pool);
-  const { rows: slots } = await pool.query<{ plugin: string | null; confirmed: string | null }>(
-    'SELECT plugin, confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1',
+  const { rows: slots } = await pool.query<{ plugin: string | null; confirmed: string | null; invalidated: boolean }>(
+    `SELECT plugin, confirmed_flush_lsn::text AS confirmed, wal_status IS NOT DISTINCT FROM 'lost' AS invalidated
+     FROM pg_replication_slots WHERE slot_name = $1`,
     [options.slot],
   );
   const slot = slots[0];
@@ -43,7 +44,9 @@ export async function guardSlot(pool: pg.Pool, options: SlotGuardOptions): Promi
   const marker = markers[0];
   const observation = {
     slot: options.slot,
-    existing: slot ? { confirmedFlushLsn: slot.confirmed ? parseLsn(slot.confirmed) : 0n } : undefined,
+    existing: slot
+      ? { confirmedFlushLsn: slot.confirmed ? parseLsn(slot.confirmed) : 0n, invalidated: slot.invalidated }
+      : undefined,
     marker: marker && { timeline: marker.timeline, lostReason: marker.lost_reason },
     timeline,
   };

@@ -34,6 +34,16 @@ describe('decideSlot', () => {
     });
   });
 
+  it('calls a slot PostgreSQL invalidated (wal_status lost) lost once it is recorded', () => {
+    const existing = { confirmedFlushLsn: 0x3000100n, invalidated: true };
+    expect(decideSlot(at({ existing }))).toEqual({
+      action: 'lost',
+      reason: 'slot sumstream_relay was invalidated (wal_status lost): PostgreSQL removed WAL it had not streamed',
+      record: true,
+    });
+    expect(decideSlot(at({ existing, marker: undefined }))).toEqual({ action: 'record' });
+  });
+
   it('keeps a recorded lost reason (sticky until resync), whatever the slot looks like now', () => {
     const lostReason = 'slot sumstream_relay does not exist although the relay streamed from it before';
     for (const existing of [undefined, { confirmedFlushLsn: 1n }])

@@ -94,6 +94,11 @@ describe('doctor verdicts', () => {
       status: 'FAIL',
       fix: expect.stringMatching(/republish/),
     });
+    // The relay's own slot: the relay does not re-create a slot it streamed from; the resync replaces it
+    expect(relaySlotVerdict(slot({ walStatus: 'lost' }), 'sumstream_relay', 'sumstream', 64n * MIB)).toMatchObject({
+      status: 'FAIL',
+      fix: expect.stringContaining('`npx sumstream cdc resync` replaces the slot'),
+    });
     expect(slotVerdict(slot({ plugin: 'test_decoding' }), 'sumstream', 64n * MIB)).toMatchObject({
       status: 'FAIL',
       detail: 'uses the test_decoding plugin; the relay reads pgoutput',

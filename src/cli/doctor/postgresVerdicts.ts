@@ -6,6 +6,9 @@ import type { CheckResult } from './doctorReport.js';
 
 type Verdict = Omit<CheckResult, 'group'>;
 
+/** The consumer of the relay's slot, as the fixes name it. */
+const RELAY = 'the cdc-relay';
+
 /** SumStream is tested on PostgreSQL 15 (Debian 12's packages, `npm start`) and 16 (the Compose image). */
 export const TESTED_MAJOR = 15;
 
@@ -158,7 +161,7 @@ export function relaySlotVerdict(
       data: { exists: false },
     };
   }
-  return slotVerdict(slot, currentDatabase, maxLagBytes, 'the cdc-relay');
+  return slotVerdict(slot, currentDatabase, maxLagBytes, RELAY);
 }
 
 /** Any slot in this database: streamed or holding WAL, and how far behind. */
@@ -183,7 +186,10 @@ export function slotVerdict(
       name,
       status: 'FAIL',
       detail: `invalidated (wal_status lost): the WAL it needed was removed`,
-      fix: `Events in that WAL were never streamed. Drop it (SELECT pg_drop_replication_slot('${slot.name}')), restart ${consumer} to create it again, then run \`npm run republish\` (the inbox skips what was applied).`,
+      fix:
+        consumer === RELAY
+          ? 'Events in that WAL were never streamed, and the relay streams nothing until `npx sumstream cdc resync` replaces the slot and republishes every ledger event (the inbox skips what was applied).'
+          : `Events in that WAL were never streamed. Drop it (SELECT pg_drop_replication_slot('${slot.name}')), restart ${consumer} to create it again, then run \`npm run republish\` (the inbox skips what was applied).`,
       data,
     };
   }
