@@ -5,7 +5,7 @@
 import { Option } from 'commander';
 import { wholeNumber } from '../../src/shared/cli/commandLineValues.js';
 import { CommandLineError, commandLine, helpText, parseCommandLine } from '../../src/shared/cli/parseCommandLine.js';
-import { CLUSTER_FAULT_KINDS, type ClusterFaultKind } from './cluster/clusterFaults.js';
+import { CLUSTER_FAULT_KINDS, type ClusterFaultKind, PG_HA_FAULT_KINDS } from './cluster/clusterFaults.js';
 import { formatClusterChaosReport } from './cluster/formatClusterReport.js';
 import { CLUSTER_CHAOS_DEFAULTS, runClusterChaos } from './cluster/runClusterChaos.js';
 import { FAULT_KINDS, type FaultKind } from './faults.js';
@@ -24,7 +24,7 @@ function kindsOf(text: string): FaultKind[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean);
-  const known: readonly string[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS];
+  const known: readonly string[] = [...FAULT_KINDS, ...CLUSTER_FAULT_KINDS, ...PG_HA_FAULT_KINDS];
   for (const kind of kinds)
     if (!known.includes(kind)) throw new CommandLineError(`--kinds: unknown fault kind ${kind}`);
   return kinds as FaultKind[];
@@ -66,6 +66,7 @@ interface Flags {
   keepData?: boolean;
   json?: boolean;
   cluster?: boolean;
+  pgHa?: boolean;
 }
 
 const count = (flags: string, description: string, min: number, fallback: number): Option =>
@@ -134,6 +135,12 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
       '--cluster',
       `run against the scale-out cluster (npm run cluster; needs root), with its fault kinds:\n${CLUSTER_FAULT_KINDS.join(', ')};\n--faults defaults to ${CLUSTER_CHAOS_DEFAULTS.faults}, one fault at a time`,
     ),
+  )
+  .addOption(
+    new Option(
+      '--pg-ha',
+      `with --cluster: PostgreSQL under Patroni (npm run cluster -- --pg-ha), with its fault kinds:\n${PG_HA_FAULT_KINDS.join(', ')}\n(--kinds may mix in the cluster's)`,
+    ),
   );
 
 const HELP = helpText(program);
@@ -163,12 +170,13 @@ process.on('SIGINT', () => {
 
 if (values.cluster) {
   const given = (name: string) => program.getOptionValueSource(name) === 'cli';
-  const kinds = given('kinds') ? (values.kinds as string[]) : [...CLUSTER_FAULT_KINDS];
-  const wrong = kinds.filter((k) => !(CLUSTER_FAULT_KINDS as readonly string[]).includes(k));
+  const allowed: readonly string[] = values.pgHa ? [...CLUSTER_FAULT_KINDS, ...PG_HA_FAULT_KINDS] : CLUSTER_FAULT_KINDS;
+  const kinds = given('kinds')
+    ? (values.kinds as string[])
+    : [...(values.pgHa ? PG_HA_FAULT_KINDS : CLUSTER_FAULT_KINDS)];
+  const wrong = kinds.filter((k) => !allowed.includes(k));
   if (wrong.length > 0) {
-    process.stderr.write(
-      `--kinds: ${wrong.join(', ')} are not cluster fault kinds (${CLUSTER_FAULT_KINDS.join(', ')})\n`,
-    );
+    process.stderr.write(`--kinds: ${wrong.join(', ')} are not fault kinds of this cluster (${allowed.join(', ')})\n`);
     process.exit(2);
   }
   const clusterReport = await runClusterChaos({
@@ -176,6 +184,7 @@ if (values.cluster) {
     faults: given('faults') ? values.faults : CLUSTER_CHAOS_DEFAULTS.faults,
     clients: given('clients') ? values.clients : CLUSTER_CHAOS_DEFAULTS.clients,
     kinds: kinds as ClusterFaultKind[],
+    pgHa: values.pgHa ?? false,
     log: (line) => process.stdout.write(`${line}\n`),
     signal: abort.signal,
   });

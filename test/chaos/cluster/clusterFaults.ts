@@ -10,11 +10,15 @@ import {
   cutFrom,
   healPartition,
   hostsOf,
+  metricsUrl,
   queueStatus,
   sleep,
 } from '../../../src/dev-stack/index.js';
+import { REPLICATION_KNOBS } from '../../../src/shared/config/replicationConfig.js';
 import { type Rng, intBetween } from '../prng.js';
 import { QUEUE } from '../storeChecks.js';
+
+const SLOT = REPLICATION_KNOBS.slot.default;
 
 export const CLUSTER_FAULT_KINDS = [
   'kill-broker-node',
@@ -30,10 +34,44 @@ export const CLUSTER_FAULT_KINDS = [
   'rolling-restart-services',
   'rolling-restart-brokers',
 ] as const;
-export type ClusterFaultKind = (typeof CLUSTER_FAULT_KINDS)[number];
+
+/**
+ * The faults of PostgreSQL under Patroni (`--pg-ha`): four ways to lose the primary (a failover
+ * each), a primary cut from its standbys, a standby killed, and a slot lost before a failover
+ * (the relay must refuse it; the harness then runs `sumstream cdc resync`).
+ */
+export const PG_HA_FAULT_KINDS = [
+  'kill-primary-postgres',
+  'kill-primary-host',
+  'switchover',
+  'partition-primary-from-etcd',
+  'partition-primary-from-standbys',
+  'kill-sync-standby',
+  'lose-slot-then-failover',
+] as const;
+/** The kinds after which another node is primary. */
+export const FAILOVER_KINDS: readonly string[] = [
+  'kill-primary-postgres',
+  'kill-primary-host',
+  'switchover',
+  'partition-primary-from-etcd',
+  'lose-slot-then-failover',
+];
+export type PgHaFaultKind = (typeof PG_HA_FAULT_KINDS)[number];
+export type ClusterFaultKind = (typeof CLUSTER_FAULT_KINDS)[number] | PgHaFaultKind;
+
+export const PG_HA_FAULT_WEIGHTS: Record<PgHaFaultKind, number> = {
+  'kill-primary-postgres': 2,
+  'kill-primary-host': 2,
+  switchover: 2,
+  'partition-primary-from-etcd': 2,
+  'partition-primary-from-standbys': 0.7,
+  'kill-sync-standby': 0.7,
+  'lose-slot-then-failover': 0.5,
+};
 
 /** Relative frequency; the rolling restarts take the longest, so they come less often. */
-export const CLUSTER_FAULT_WEIGHTS: Record<ClusterFaultKind, number> = {
+export const CLUSTER_FAULT_WEIGHTS: Record<(typeof CLUSTER_FAULT_KINDS)[number], number> = {
   'kill-broker-node': 2,
   'kill-broker-leader': 2,
   'partition-broker-node': 2,
@@ -55,6 +93,12 @@ export interface ClusterFaultContext {
   downMs: number;
   /** How long a partition holds, ms. */
   holdMs: number;
+  /** A fresh keyed Add through the load balancer: was it acknowledged, and its id. */
+  probe?: () => Promise<{ ok: boolean; id: string }>;
+  /** Whether the sum-service applied that event. */
+  applied?: (id: string) => Promise<boolean>;
+  /** `sumstream cdc resync`, for a lost slot. */
+  resync?: () => Promise<void>;
 }
 
 export interface ClusterFaultResult {
@@ -63,6 +107,10 @@ export interface ClusterFaultResult {
   takeoverMs?: number;
   /** From the kill until another node led the quorum queue (leader kill). */
   electionMs?: number;
+  /** From the fault until an Add was accepted by the new primary (writes refused -> accepted). */
+  failoverMs?: number;
+  /** From then until that Add was applied to the sum (the relay resumed on the new primary). */
+  catchUpMs?: number;
   /** Broker nodes the harness had to restart, as a liveness probe would, with why. */
   repairs: string[];
 }
@@ -194,6 +242,34 @@ async function inject(
       }
       return { detail: `rolling restart of ${[...stack.services.keys()].join(', ')}` };
     }
+    case 'kill-primary-postgres':
+    case 'kill-primary-host':
+    case 'switchover':
+    case 'partition-primary-from-etcd':
+    case 'lose-slot-then-failover':
+      return failover(kind, ctx, waitHealthy);
+    case 'partition-primary-from-standbys': {
+      const patroni = stack.patroni!;
+      const primary = await waitPrimary(stack);
+      const standbys = pg.filter((h) => h !== primary);
+      // Commits wait for a synchronous standby the primary cannot reach; none is acknowledged early.
+      await partition([[primary, addresses(standbys)]], ctx.holdMs);
+      await waitHealthy(stack);
+      const after = await patroni.primary();
+      return {
+        detail: `primary ${primary.name} cut from ${standbys.map((h) => h.name).join(', ')} for ${ctx.holdMs} ms; primary after: ${after?.name ?? '?'}`,
+      };
+    }
+    case 'kill-sync-standby': {
+      const patroni = stack.patroni!;
+      const standby = await patroni.syncStandby();
+      if (!standby) throw new Error('no synchronous standby to kill');
+      await patroni.killHost(standby);
+      await sleep(ctx.downMs);
+      patroni.startHost(standby);
+      await waitHealthy(stack);
+      return { detail: `kill -9 synchronous standby ${standby.name} (Patroni and PostgreSQL), down ${ctx.downMs} ms` };
+    }
     case 'rolling-restart-brokers': {
       for (const node of brokers) {
         const rabbit = stack.rabbits.get(node.name)!;
@@ -204,6 +280,122 @@ async function inject(
       return { detail: `rolling restart of ${brokers.map((b) => b.name).join(', ')}` };
     }
   }
+}
+
+async function waitPrimary(stack: ClusterStack): Promise<ClusterHost> {
+  for (const deadline = Date.now() + HEALTHY_TIMEOUT_MS; Date.now() < deadline; await sleep(200)) {
+    const primary = await stack.patroni!.primary();
+    if (primary) return primary;
+  }
+  throw new Error(`no PostgreSQL primary within ${HEALTHY_TIMEOUT_MS} ms`);
+}
+
+/**
+ * Loses the primary one way or another, then measures from the fault until a fresh Add is accepted
+ * (by the new primary) and until it is applied (the relay streams the slot there).
+ */
+async function failover(
+  kind: PgHaFaultKind,
+  ctx: ClusterFaultContext,
+  waitHealthy: (s: ClusterStack) => Promise<void>,
+): Promise<Omit<ClusterFaultResult, 'repairs'>> {
+  const { stack } = ctx;
+  const patroni = stack.patroni!;
+  const pg = hostsOf(stack.plan, 'postgres');
+  const primary = await waitPrimary(stack);
+  const standby = await patroni.syncStandby();
+  let detail = '';
+  const t0 = Date.now();
+  let heal: (() => Promise<void>) | undefined;
+  switch (kind) {
+    case 'kill-primary-postgres':
+      await patroni.killPostgres(primary);
+      detail = `kill -9 postgres on primary ${primary.name}`;
+      break;
+    case 'kill-primary-host':
+      await patroni.killHost(primary);
+      heal = async () => {
+        await sleep(ctx.downMs);
+        patroni.startHost(primary);
+      };
+      detail = `kill -9 Patroni and postgres on primary ${primary.name}, down until the failover + ${ctx.downMs} ms`;
+      break;
+    case 'switchover': {
+      const candidate = standby ?? pg.find((h) => h !== primary)!;
+      await patroni.switchover(primary, candidate);
+      detail = `switchover ${primary.name} -> ${candidate.name}`;
+      break;
+    }
+    case 'partition-primary-from-etcd':
+      await cutFrom(
+        primary.ns,
+        hostsOf(stack.plan, 'etcd').map((h) => h.address),
+      );
+      heal = async () => {
+        const rest = ctx.holdMs - (Date.now() - t0);
+        if (rest > 0) await sleep(rest);
+        await healPartition(primary.ns);
+      };
+      detail = `primary ${primary.name} cut from etcd for ${ctx.holdMs} ms`;
+      break;
+    case 'lose-slot-then-failover': {
+      // The slot is gone from the synchronous standby (as if it had not been synced yet) when the
+      // primary dies: the new primary has no slot, or one Patroni made anew. The relay must say so.
+      if (!standby) throw new Error('no synchronous standby');
+      await patroni.dropSlot(standby, SLOT);
+      await patroni.killPostgres(primary);
+      detail = `slot dropped on ${standby.name}, then kill -9 postgres on primary ${primary.name}`;
+      break;
+    }
+  }
+  let failoverMs: number | undefined;
+  let catchUpMs: number | undefined;
+  let lostSeen = false;
+  if (ctx.probe && ctx.applied) {
+    let id: string | undefined;
+    for (; Date.now() - t0 < 90_000; await sleep(200)) {
+      // Writes count as accepted again once another node leads (the old primary may accept some
+      // before it notices, as one cut from etcd does until it demotes itself).
+      const now = await patroni.primary();
+      if (!now || now.name === primary.name) continue;
+      const op = await ctx.probe();
+      if (op.ok) {
+        failoverMs = Date.now() - t0;
+        id = op.id;
+        break;
+      }
+    }
+    if (kind === 'lose-slot-then-failover') {
+      lostSeen = await waitSlotLost(stack, 60_000);
+      if (!lostSeen) throw new Error('the relays did not report the lost slot (sumstream_relay_slot_lost)');
+      await ctx.resync!();
+    }
+    for (const t1 = Date.now(); id !== undefined && Date.now() - t1 < 90_000; await sleep(100)) {
+      if (await ctx.applied(id)) {
+        catchUpMs = Date.now() - t0 - failoverMs!;
+        break;
+      }
+    }
+  }
+  await heal?.();
+  await waitHealthy(stack);
+  const after = await patroni.primary();
+  return {
+    detail: `${detail}; primary now ${after?.name ?? '?'}, writes accepted after ${failoverMs ?? '?'} ms, applied ${catchUpMs ?? '?'} ms later${lostSeen ? '; relay reported the slot lost, resync run' : ''}`,
+    ...(failoverMs === undefined ? {} : { failoverMs }),
+    ...(catchUpMs === undefined ? {} : { catchUpMs }),
+  };
+}
+
+/** Until a relay reports `sumstream_relay_slot_lost 1`. */
+async function waitSlotLost(stack: ClusterStack, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(250)) {
+    for (const relay of hostsOf(stack.plan, 'cdc-relay')) {
+      const res = await fetch(metricsUrl(relay), { signal: AbortSignal.timeout(1000) }).catch(() => undefined);
+      if (res?.ok && /^sumstream_relay_slot_lost(\{[^}]*\})? 1$/m.test(await res.text())) return true;
+    }
+  }
+  return false;
 }
 
 async function killBroker(stack: ClusterStack, node: ClusterHost, downMs: number, repairs: string[]): Promise<void> {
@@ -298,6 +490,13 @@ export async function waitClusterHealthy(
 }
 
 async function unhealthy(stack: ClusterStack): Promise<string> {
+  if (stack.patroni) {
+    const why = await stack.patroni.unhealthy();
+    if (why !== '') return `PostgreSQL: ${why}`;
+    // The next failover keeps the slot only if every node has its copy.
+    for (const host of hostsOf(stack.plan, 'postgres'))
+      if ((await stack.patroni.hasSlot(host, SLOT)) !== true) return `slot ${SLOT} not on ${host.name} yet`;
+  }
   for (const [name, service] of stack.services) if (!(await service.ready())) return `${name} not ready`;
   const running = await stack.runningBrokerNodes();
   if (running.length !== hostsOf(stack.plan, 'rabbitmq').length) return `broker nodes running: ${running.join(' ')}`;

@@ -22,13 +22,22 @@ export function faultTable(faults: readonly ClusterFaultRecord[]): string {
     const of = faults.filter((f) => f.kind === kind);
     const rates = of.map((f) => f.errorRate);
     const recovery = of.flatMap((f) => (f.recoveryMs === undefined ? [] : [f.recoveryMs]));
-    const failover = of.flatMap((f) => f.takeoverMs ?? f.electionMs ?? []);
+    const failover = of.flatMap((f) => f.failoverMs ?? f.takeoverMs ?? f.electionMs ?? []);
     const mean = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
     lines.push(
       `${kind.padEnd(31)} ${String(of.length).padStart(3)}   ${`${pct(mean)} / ${pct(Math.max(...rates))}`.padEnd(24)}  ${`${ms(quantile(recovery, 0.5))} / ${ms(max(recovery))}`.padEnd(26)}  ${failover.length > 0 ? `${ms(quantile(failover, 0.5))} / ${ms(max(failover))}` : '-'}`,
     );
   }
   return lines.join('\n');
+}
+
+/** PostgreSQL failovers: writes refused -> accepted, and accepted -> applied, over every failover fault. */
+export function failoverLine(faults: readonly ClusterFaultRecord[]): string | undefined {
+  const of = faults.filter((f) => f.failoverMs !== undefined);
+  if (of.length === 0) return undefined;
+  const failover = of.map((f) => f.failoverMs!);
+  const catchUp = of.flatMap((f) => (f.catchUpMs === undefined ? [] : [f.catchUpMs]));
+  return `${of.length} failovers: writes accepted again after ${ms(quantile(failover, 0.5))} p50 / ${ms(max(failover))} max; applied ${ms(quantile(catchUp, 0.5))} p50 / ${ms(max(catchUp))} max after that`;
 }
 
 export function formatClusterChaosReport(report: ClusterChaosReport): string {
@@ -57,6 +66,7 @@ export function formatClusterChaosReport(report: ClusterChaosReport): string {
       'sum',
       v ? `${v.storeSum} in sum_shards, GET /sum ${v.restSum ?? 'unreadable'}, expected ${v.expectedSum}` : 'n/a',
     ],
+    ...(failoverLine(report.faults) ? [['postgres', failoverLine(report.faults)!] as [string, string]] : []),
     ['drain', `${ms(report.drainMs)} after the last fault; slot caught up ${ms(report.slotCatchUpMs)} later`],
     [
       'queues',

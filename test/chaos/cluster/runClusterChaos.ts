@@ -4,7 +4,9 @@
  * one after another, each measured (client error rate while it lasted, time until an Add is
  * accepted and applied again), then the same drain and checks as the single-node run.
  */
+import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
@@ -29,7 +31,10 @@ import {
   CLUSTER_FAULT_KINDS,
   CLUSTER_FAULT_WEIGHTS,
   type ClusterFaultKind,
+  FAILOVER_KINDS,
   injectClusterFault,
+  PG_HA_FAULT_KINDS,
+  PG_HA_FAULT_WEIGHTS,
 } from './clusterFaults.js';
 
 export const CLUSTER_CHAOS_DEFAULTS = {
@@ -47,6 +52,8 @@ export const CLUSTER_CHAOS_DEFAULTS = {
 
 export interface ClusterChaosOptions {
   seed: number;
+  /** PostgreSQL under Patroni (`npm run cluster -- --pg-ha`); the kinds then default to PG_HA_FAULT_KINDS. */
+  pgHa?: boolean;
   faults: number;
   clients: number;
   kinds?: readonly ClusterFaultKind[];
@@ -77,6 +84,8 @@ export interface ClusterFaultRecord {
   recoveryMs: number | undefined;
   takeoverMs?: number;
   electionMs?: number;
+  failoverMs?: number;
+  catchUpMs?: number;
   /** Broker nodes restarted by the harness's liveness check (see waitClusterHealthy). */
   repairs: string[];
 }
@@ -108,8 +117,16 @@ export interface ClusterChaosReport {
 const SLOT = REPLICATION_KNOBS.slot.default;
 
 export function reproduceClusterCommand(o: ClusterChaosReport['options']): string {
-  const args = [`--cluster`, `--seed ${o.seed}`, `--faults ${o.faults}`, `--clients ${o.clients}`];
-  if (o.kinds.length !== CLUSTER_FAULT_KINDS.length) args.push(`--kinds ${o.kinds.join(',')}`);
+  const args = [
+    `--cluster`,
+    ...(o.pgHa ? ['--pg-ha'] : []),
+    `--seed ${o.seed}`,
+    `--faults ${o.faults}`,
+    `--clients ${o.clients}`,
+  ];
+  const all = o.pgHa ? PG_HA_FAULT_KINDS : CLUSTER_FAULT_KINDS;
+  if (o.kinds.length !== all.length || o.kinds.some((k) => !(all as readonly string[]).includes(k)))
+    args.push(`--kinds ${o.kinds.join(',')}`);
   return `npm run chaos -- ${args.join(' ')}`;
 }
 
@@ -117,9 +134,10 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
   const d = CLUSTER_CHAOS_DEFAULTS;
   const options: ClusterChaosReport['options'] = {
     seed: input.seed >>> 0,
+    pgHa: input.pgHa ?? false,
     faults: input.faults,
     clients: input.clients,
-    kinds: input.kinds ?? CLUSTER_FAULT_KINDS,
+    kinds: input.kinds ?? (input.pgHa ? PG_HA_FAULT_KINDS : CLUSTER_FAULT_KINDS),
     intervalMs: input.intervalMs ?? d.intervalMs,
     downMs: input.downMs ?? d.downMs,
     holdMs: input.holdMs ?? d.holdMs,
@@ -140,7 +158,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
     seed: options.seed,
     count: options.faults,
     kinds: options.kinds,
-    weights: CLUSTER_FAULT_WEIGHTS,
+    weights: { ...CLUSTER_FAULT_WEIGHTS, ...PG_HA_FAULT_WEIGHTS },
     intervalMs: options.intervalMs,
     downMs: options.downMs,
   });
@@ -159,7 +177,9 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
   let verdict: Verdict | undefined;
   let rssTimer: NodeJS.Timeout | undefined;
 
-  say(`cluster chaos run seed=${options.seed}: ${options.faults} faults, ${options.clients} clients through HAProxy`);
+  say(
+    `cluster chaos run seed=${options.seed}${options.pgHa ? ' (PostgreSQL under Patroni)' : ''}: ${options.faults} faults, ${options.clients} clients through HAProxy`,
+  );
   try {
     stack = await ClusterStack.up({
       dir,
@@ -170,6 +190,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
       pgBin: process.env['SUMSTREAM_PG_BIN'],
       rabbitBin: process.env['SUMSTREAM_RABBIT_BIN'],
       observability: false,
+      pgHa: options.pgHa,
     });
     const cluster = stack;
     stores = clusterStores(cluster);
@@ -194,7 +215,21 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
       const started = Date.now();
       const holdMs = intBetween(rng, options.holdMs[0], options.holdMs[1]);
       try {
-        const result = await injectClusterFault(fault.kind, { stack: cluster, rng, downMs: fault.downMs, holdMs });
+        const generator = load;
+        const result = await injectClusterFault(fault.kind, {
+          stack: cluster,
+          rng,
+          downMs: fault.downMs,
+          holdMs,
+          probe: async () => {
+            const op = await generator.probe();
+            return { ok: op.outcome === 'ok' && op.operationId !== undefined, id: op.operationId ?? '' };
+          },
+          applied: async (id) =>
+            (await stores!.query('SELECT 1 FROM processed_events WHERE event_id = $1', [id]).catch(() => [])).length >
+            0,
+          resync: () => resync(cluster, say),
+        });
         lastFaultEnd = Date.now();
         const after = load.stats();
         const calls = after.attempts - before.attempts;
@@ -212,7 +247,11 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
           repairs: result.repairs,
           ...(result.takeoverMs === undefined ? {} : { takeoverMs: result.takeoverMs }),
           ...(result.electionMs === undefined ? {} : { electionMs: result.electionMs }),
+          ...(result.failoverMs === undefined ? {} : { failoverMs: result.failoverMs }),
+          ...(result.catchUpMs === undefined ? {} : { catchUpMs: result.catchUpMs }),
         };
+        if (FAILOVER_KINDS.includes(fault.kind) && result.failoverMs === undefined)
+          violations.push(`failover: after fault ${fault.index} (${fault.kind}) no Add was accepted within 90 s`);
         faults.push(record);
         if (recoveryMs === undefined)
           violations.push(`recovery: after fault ${fault.index} (${fault.kind}) no Add was applied within 60 s`);
@@ -306,6 +345,16 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
 
 function failures(stats: LoadStats): number {
   return Object.values(stats.errorsByCode).reduce((a, b) => a + b, 0);
+}
+
+/** `sumstream cdc resync` against the cluster, as an operator would run it. */
+async function resync(stack: ClusterStack, say: (line: string) => void): Promise<void> {
+  const { stdout, stderr } = await promisify(execFile)(path.join(REPO_ROOT, 'bin', 'sumstream'), ['cdc', 'resync'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATABASE_URL: stack.urls.databaseUrl, AMQP_URL: stack.urls.amqpUrl, LOG_LEVEL: 'warn' },
+    timeout: 300_000,
+  });
+  say(`sumstream cdc resync: ${`${stdout}${stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
 }
 
 /** PostgreSQL and the broker as the checks read them: a pool on the database, AMQP to any node. */
