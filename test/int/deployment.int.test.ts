@@ -26,6 +26,7 @@ import {
   clusterPlan,
   COMPOSE_PROMETHEUS_CONFIG,
   HAPROXY_CONFIG,
+  haproxyConfigFiles,
   haproxyEnv,
   COMPOSE_TARGETS,
   renderComposePrometheusConfig,
@@ -664,5 +665,28 @@ describe('deploy/haproxy/haproxy.cfg (the cluster load balancer)', () => {
     // Every variable the file reads is one haproxyEnv sets (plus the replica numbers).
     const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]!));
     expect([...used].filter((v) => !(v in haproxyEnv(clusterPlan())))).toEqual([]);
+    // Calls held by an add-service marked down are never cut: a cut stream is retried by gRPC clients.
+    const addBackend = /^backend add_service\n([\s\S]*?)(?=^\S)/m.exec(text)?.[1] ?? '';
+    const defaults = /^defaults\n([\s\S]*?)(?=^\S)/m.exec(text)?.[1] ?? '';
+    expect(addBackend).toContain('server add-service-1');
+    expect(`${defaults}${addBackend}`.replace(/#.*$/gm, '')).not.toContain('shutdown-sessions');
+  });
+
+  it('with postgres.cfg (--pg-ha) is valid too, and routes writers by Patroni /primary', async () => {
+    const plan = clusterPlan({ pgHa: true });
+    const env = { ...process.env, ...haproxyEnv(plan) };
+    const { code, stdout, stderr } = await run(
+      'haproxy',
+      ['-c', ...haproxyConfigFiles(plan).flatMap((f) => ['-f', f])],
+      {
+        env,
+      },
+    );
+    expect(code, `${stdout}${stderr}`).toBe(0);
+    const text = readFileSync(haproxyConfigFiles(plan)[1]!, 'utf8');
+    expect(text).toMatch(/^listen postgres\n[\s\S]*option httpchk OPTIONS \/primary/m);
+    expect(text).toMatch(/on-marked-down shutdown-sessions/);
+    const used = new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]!));
+    expect([...used].filter((v) => !(v in env))).toEqual([]);
   });
 });
