@@ -115,6 +115,9 @@ export class Relay {
         }
       }
       this.stop.signal.removeEventListener('abort', onStop);
+      // Only the leader reports the slot: the next one checks it again (a lost mark is kept in cdc_slots).
+      this.slotLost = undefined;
+      metrics.slotLost.set(0);
       await lock.release();
       if (steppedDown) {
         this.setState('standby');

@@ -245,6 +245,9 @@ describe('slot guard: a lost replication slot is detected, never silently re-cre
     await sleep(1_000);
     expect(await slotExists(slot)).toBe(false);
     expect(relay.state).toBe('slot-lost');
+    // And a relay that no longer leads stops reporting it (the next leader finds the mark in cdc_slots)
     await relay.close();
+    expect(await gauge(metrics.slotLost)).toBe(0);
+    expect(relay.readiness()).toBe('Relay is stopped.');
   });
 });
