@@ -44,6 +44,11 @@ export const RELAY_KNOBS = {
     { min: 100, max: 600_000 },
     'Ms without a publisher confirm, with events unconfirmed, after which the session is restarted on another broker node.',
   ),
+  awaitSyncStandby: knob.bool(
+    'RELAY_AWAIT_SYNC_STANDBY',
+    REPLICATION_SESSION_DEFAULTS.awaitSyncStandby,
+    'Publish a transaction only once a synchronous standby has flushed it, so a failover cannot take back a published event (PostgreSQL HA before 17; docs/postgres-ha.md).',
+  ),
   metricsPort: PORT_KNOBS.relayMetricsPort,
 } as const;
 
