@@ -67,6 +67,7 @@ interface Flags {
   json?: boolean;
   cluster?: boolean;
   pgHa?: boolean;
+  cdc?: 'relay' | 'debezium';
 }
 
 const count = (flags: string, description: string, min: number, fallback: number): Option =>
@@ -141,6 +142,11 @@ schedule of faults, drains, and checks that nothing acknowledged was lost or cou
       '--pg-ha',
       `with --cluster: PostgreSQL under Patroni (npm run cluster -- --pg-ha), with its fault kinds:\n${PG_HA_FAULT_KINDS.join(', ')}\n(--kinds may mix in the cluster's)`,
     ),
+  )
+  .addOption(
+    new Option('--cdc <path>', 'with --cluster: change data capture by the two relays or by Debezium Server')
+      .choices(['relay', 'debezium'])
+      .default('relay'),
   );
 
 const HELP = helpText(program);
@@ -185,6 +191,7 @@ if (values.cluster) {
     clients: given('clients') ? values.clients : CLUSTER_CHAOS_DEFAULTS.clients,
     kinds: kinds as ClusterFaultKind[],
     pgHa: values.pgHa ?? false,
+    cdc: values.cdc ?? 'relay',
     log: (line) => process.stdout.write(`${line}\n`),
     signal: abort.signal,
   });

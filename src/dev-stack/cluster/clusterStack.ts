@@ -25,7 +25,9 @@ import {
 } from '../netns.js';
 import { findPostgresBin, type PostgresInstance, startPostgres } from '../postgresInstance.js';
 import { REPLICATION_KNOBS } from '../../shared/config/replicationConfig.js';
+import { type DebeziumInstance, DEBEZIUM_VERSION, startDebezium } from '../debeziumInstance.js';
 import { type ChildInstance, startPostgresExporter, startPrometheus } from '../prometheusInstance.js';
+import { debeziumHome } from '../toolPath.js';
 import { type RabbitInstance, startRabbit } from '../rabbitInstance.js';
 import { type ServiceName, stopChild } from '../serviceProcess.js';
 import {
@@ -42,6 +44,7 @@ import {
   probeUrl,
   rabbitNodeName,
 } from './clusterPlan.js';
+import { activeRelay } from './clusterStatus.js';
 import { startHaproxy } from './haproxyProcess.js';
 import { PatroniCluster } from './patroniCluster.js';
 
@@ -60,7 +63,16 @@ export interface ClusterStackOptions extends Partial<ClusterPlanOptions> {
   rabbitBin?: string | undefined;
   /** Start Prometheus (and the PostgreSQL exporter). Default true. */
   observability?: boolean;
+  /**
+   * Change data capture: the two cdc-relay replicas (default), or one Debezium Server in their stead
+   * (on this machine, reaching PostgreSQL through the load balancer and the first broker node), kept
+   * running as a supervisor would: restarted when it exits.
+   */
+  cdc?: 'relay' | 'debezium';
 }
+
+/** The slot Debezium streams (deploy/debezium/application.properties). */
+const DEBEZIUM_SLOT = 'sumstream_debezium';
 
 interface ClusterState {
   ownerPid: number;
@@ -77,6 +89,11 @@ export class ClusterStack {
   postgres: PostgresInstance | undefined;
   /** With `pgHa`: the Patroni cluster that replaces `postgres`. */
   patroni: PatroniCluster | undefined;
+  /** With `cdc: 'debezium'`: the running Debezium Server. */
+  debezium: DebeziumInstance | undefined;
+  /** How often the Debezium Server exited and was started again. */
+  debeziumRestarts = 0;
+  private stopping = false;
   private haproxy: ChildProcess | undefined;
   private prometheus: ChildInstance | undefined;
   private exporter: ChildInstance | undefined;
@@ -190,21 +207,66 @@ export class ClusterStack {
       `servers: PostgreSQL ${plan.pgHa ? `through ${this.urls.databaseUrl.split('@')[1]}` : `${pgHost!.address}:${HOST_PORTS.postgres}`}, RabbitMQ cluster ${running.join(', ')} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
 
-    for (const host of plan.hosts) if (isService(host)) this.services.set(host.name, this.managed(host));
+    for (const host of plan.hosts)
+      if (isService(host) && !(host.role === 'cdc-relay' && this.options.cdc === 'debezium'))
+        this.services.set(host.name, this.managed(host));
     // With Patroni every member reaches the primary through the load balancer: it comes first.
     if (plan.pgHa) await this.startLoadBalancer();
     // The first replica applies the migrations; the others then start together.
     const [firstAdd] = hostsOf(plan, 'add-service');
     await this.services.get(firstAdd!.name)!.start();
     // The publication exists now (migration 0001): Patroni may create the slot and keep it on every node.
-    const slot = options.serviceEnv?.['RELAY_SLOT'] ?? REPLICATION_KNOBS.slot.default;
-    await this.patroni?.makeSlotPermanent(slot);
+    await this.patroni?.makeSlotPermanent(this.slot);
+    if (options.cdc === 'debezium') await this.startDebezium();
     await Promise.all([...this.services.values()].map((s) => s.start()));
     options.log(`replicas: ${[...this.services.keys()].join(', ')} ready`);
 
     if (!plan.pgHa) await this.startLoadBalancer();
     if (options.observability !== false) await this.startObservability();
     options.log(`cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  /** The slot change data capture streams. */
+  get slot(): string {
+    return this.options.cdc === 'debezium'
+      ? DEBEZIUM_SLOT
+      : (this.options.serviceEnv?.['RELAY_SLOT'] ?? REPLICATION_KNOBS.slot.default);
+  }
+
+  /** Whether change data capture runs: a relay leads the slot, or Debezium Server is ready. */
+  async cdcReady(): Promise<boolean> {
+    if (this.options.cdc !== 'debezium') return (await activeRelay(this.plan)) !== undefined;
+    if (!this.debezium) return false;
+    const res = await fetch(this.debezium.healthUrl, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    return res?.ok === true;
+  }
+
+  private async startDebezium(): Promise<void> {
+    const { env, dir, log } = this.options;
+    this.debezium = await startDebezium({
+      baseEnv: env,
+      databaseUrl: this.urls.databaseUrl,
+      amqpUrl: this.urls.amqpUrl.split(',')[0]!,
+      dataDir: path.join(dir, 'debezium'),
+      installDir: debeziumHome(DEBEZIUM_VERSION, env),
+      logFile: path.join(dir, 'logs', 'debezium.log'),
+      // A lost database connection restarts the connector after 1 s instead of 10 s.
+      env: { DEBEZIUM_SOURCE_RETRIABLE_RESTART_CONNECTOR_WAIT_MS: '1000' },
+    });
+    log(
+      `cdc: Debezium Server ${DEBEZIUM_VERSION} streaming slot ${DEBEZIUM_SLOT} through ${this.urls.databaseUrl.split('@')[1]}`,
+    );
+    this.debezium.process.once('exit', () => {
+      if (this.stopping) return;
+      this.debeziumRestarts++;
+      log('cdc: Debezium Server exited; starting it again (it resumes from its offsets and the slot)');
+      setTimeout(() => {
+        if (!this.stopping)
+          this.startDebezium().catch((error: unknown) =>
+            log(`cdc: Debezium Server did not start: ${(error as Error).message}`),
+          );
+      }, 1000);
+    });
   }
 
   private async startLoadBalancer(): Promise<void> {
@@ -366,6 +428,8 @@ export class ClusterStack {
 
   /** Stops everything, removes the namespaces, the bridge and the state file. */
   async down(): Promise<void> {
+    this.stopping = true;
+    await this.debezium?.stop().catch(() => undefined);
     await Promise.allSettled([...this.services.values()].map((s) => s.stop(5000)));
     if (this.haproxy) await stopChild(this.haproxy, 3000);
     await this.prometheus?.stop().catch(() => undefined);

@@ -244,6 +244,17 @@ export class PatroniCluster {
     }
   }
 
+  /** Drops `slot` on this node (a chaos fault: a standby whose copy was not synced yet). */
+  async dropSlot(host: ClusterHost, slot: string): Promise<void> {
+    const client = new pg.Client({ connectionString: this.nodeUrl(host), connectionTimeoutMillis: 2000 });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** `kill -9` of the node's postmaster only (its Patroni sees it die). */
   async killPostgres(host: ClusterHost): Promise<void> {
     const pidFile = path.join(this.options.dir, host.name, 'data', 'postmaster.pid');

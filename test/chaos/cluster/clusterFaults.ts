@@ -14,11 +14,8 @@ import {
   queueStatus,
   sleep,
 } from '../../../src/dev-stack/index.js';
-import { REPLICATION_KNOBS } from '../../../src/shared/config/replicationConfig.js';
 import { type Rng, intBetween } from '../prng.js';
 import { QUEUE } from '../storeChecks.js';
-
-const SLOT = REPLICATION_KNOBS.slot.default;
 
 export const CLUSTER_FAULT_KINDS = [
   'kill-broker-node',
@@ -342,7 +339,7 @@ async function failover(
       // The slot is gone from the synchronous standby (as if it had not been synced yet) when the
       // primary dies: the new primary has no slot, or one Patroni made anew. The relay must say so.
       if (!standby) throw new Error('no synchronous standby');
-      await patroni.dropSlot(standby, SLOT);
+      await patroni.dropSlot(standby, stack.slot);
       await patroni.killPostgres(primary);
       detail = `slot dropped on ${standby.name}, then kill -9 postgres on primary ${primary.name}`;
       break;
@@ -495,13 +492,13 @@ async function unhealthy(stack: ClusterStack): Promise<string> {
     if (why !== '') return `PostgreSQL: ${why}`;
     // The next failover keeps the slot only if every node has its copy.
     for (const host of hostsOf(stack.plan, 'postgres'))
-      if ((await stack.patroni.hasSlot(host, SLOT)) !== true) return `slot ${SLOT} not on ${host.name} yet`;
+      if ((await stack.patroni.hasSlot(host, stack.slot)) !== true) return `slot ${stack.slot} not on ${host.name} yet`;
   }
   for (const [name, service] of stack.services) if (!(await service.ready())) return `${name} not ready`;
   const running = await stack.runningBrokerNodes();
   if (running.length !== hostsOf(stack.plan, 'rabbitmq').length) return `broker nodes running: ${running.join(' ')}`;
   const q = await queueStatus(stack.plan, QUEUE).catch(() => undefined);
   if (!q || q.online.length !== running.length) return `${QUEUE} members online: ${q?.online.join(' ') ?? '?'}`;
-  if (!(await activeRelay(stack.plan))) return 'no relay active';
+  if (!(await stack.cdcReady())) return 'change data capture not running (no relay active, or Debezium not ready)';
   return '';
 }

@@ -72,6 +72,14 @@ export function formatClusterChaosReport(report: ClusterChaosReport): string {
       'queues',
       `${QUEUE}: ${report.queues.unacknowledgedAtDrain ?? '?'} unacknowledged at drain, ${report.queues.readyAfterStop ?? '?'} left; ${DEAD_LETTER_QUEUE}: ${report.queues.deadLettered ?? '?'}`,
     ],
+    ...(report.debeziumSnapshots === undefined
+      ? []
+      : [
+          ['debezium', `${report.debeziumSnapshots} snapshot(s) in its log (1: its first start only)`] as [
+            string,
+            string,
+          ],
+        ]),
     ['crashes', report.unexpectedExits.length === 0 ? 'none' : report.unexpectedExits.join('; ')],
     [
       'broker restarts',

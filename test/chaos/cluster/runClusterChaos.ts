@@ -5,14 +5,13 @@
  * accepted and applied again), then the same drain and checks as the single-node run.
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { ClusterStack, REPO_ROOT, sleep } from '../../../src/dev-stack/index.js';
 import { readSum } from '../../../src/load/sumCheck.js';
-import { REPLICATION_KNOBS } from '../../../src/shared/config/replicationConfig.js';
 import { checkHistory, type StoreSnapshot, type Verdict } from '../checkHistory.js';
 import { planFaults } from '../faults.js';
 import { LoadGenerator, type LoadStats } from '../loadClients.js';
@@ -54,6 +53,8 @@ export interface ClusterChaosOptions {
   seed: number;
   /** PostgreSQL under Patroni (`npm run cluster -- --pg-ha`); the kinds then default to PG_HA_FAULT_KINDS. */
   pgHa?: boolean;
+  /** Change data capture by the relays (default) or by Debezium Server. */
+  cdc?: 'relay' | 'debezium';
   faults: number;
   clients: number;
   kinds?: readonly ClusterFaultKind[];
@@ -108,18 +109,19 @@ export interface ClusterChaosReport {
     deadLettered: number | undefined;
   };
   unexpectedExits: string[];
+  /** With Debezium: how many snapshots its log shows (1: the first start only). */
+  debeziumSnapshots: number | undefined;
   /** Peak RSS of each member over the run, MB. */
   rssMb: Record<string, number>;
   verdict: Verdict | undefined;
   dataDir: string;
 }
 
-const SLOT = REPLICATION_KNOBS.slot.default;
-
 export function reproduceClusterCommand(o: ClusterChaosReport['options']): string {
   const args = [
     `--cluster`,
     ...(o.pgHa ? ['--pg-ha'] : []),
+    ...(o.cdc === 'debezium' ? ['--cdc debezium'] : []),
     `--seed ${o.seed}`,
     `--faults ${o.faults}`,
     `--clients ${o.clients}`,
@@ -135,6 +137,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
   const options: ClusterChaosReport['options'] = {
     seed: input.seed >>> 0,
     pgHa: input.pgHa ?? false,
+    cdc: input.cdc ?? 'relay',
     faults: input.faults,
     clients: input.clients,
     kinds: input.kinds ?? (input.pgHa ? PG_HA_FAULT_KINDS : CLUSTER_FAULT_KINDS),
@@ -176,6 +179,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
   let depths: Record<string, number> = {};
   let verdict: Verdict | undefined;
   let rssTimer: NodeJS.Timeout | undefined;
+  let debeziumSnapshots: number | undefined;
 
   say(
     `cluster chaos run seed=${options.seed}${options.pgHa ? ' (PostgreSQL under Patroni)' : ''}: ${options.faults} faults, ${options.clients} clients through HAProxy`,
@@ -191,6 +195,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
       rabbitBin: process.env['SUMSTREAM_RABBIT_BIN'],
       observability: false,
       pgHa: options.pgHa,
+      cdc: options.cdc,
     });
     const cluster = stack;
     stores = clusterStores(cluster);
@@ -279,10 +284,11 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
         violations.push(`drain: took ${(drainMs / 1000).toFixed(1)} s (limit ${options.maxDrainMs / 1000} s)`);
     }
     const restSum = await retry(() => readSum(new URL(cluster.sumUrl), 3000), 10_000).catch(() => undefined);
-    const slot = await waitSlotCaughtUp(stores, SLOT, 30_000);
+    const slot = await waitSlotCaughtUp(stores, cluster.slot, 30_000);
     slotCatchUpMs = slot.caughtUp ? slot.ms : undefined;
     unacknowledgedAtDrain = await unacknowledged(stores, 20_000);
-    // Relays first, then consumers (they take what is left), then the add-services.
+    // Relays (or Debezium) first, then consumers (they take what is left), then the add-services.
+    await cluster.debezium?.stop();
     for (const role of ['relay', 'sum', 'add'] as const) {
       for (const [name, service] of cluster.services) if (name.startsWith(role)) await service.stop();
       if (role === 'relay') await sleep(3000);
@@ -299,6 +305,11 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
       slot,
     };
     verdict = checkHistory(load.history, snapshot);
+    if (options.cdc === 'debezium')
+      debeziumSnapshots =
+        (await readFile(path.join(dir, 'logs', 'debezium.log'), 'utf8').catch(() => '')).match(
+          /Snapshot step 1 - Preparing/g,
+        )?.length ?? 0;
     violations.push(...verdict.violations);
     say(`checked: ${verdict.ledgerRows} ledger rows, ${verdict.inboxRows} inbox rows, ${violations.length} violations`);
   } catch (error) {
@@ -336,8 +347,12 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
     drainMs,
     slotCatchUpMs,
     queues: { unacknowledgedAtDrain, readyAfterStop: depths[QUEUE], deadLettered: depths[DEAD_LETTER_QUEUE] },
-    unexpectedExits: [...(stack?.services.values() ?? [])].flatMap((s) => s.unexpectedExits),
+    unexpectedExits: [
+      ...[...(stack?.services.values() ?? [])].flatMap((s) => s.unexpectedExits),
+      ...(stack?.debeziumRestarts ? [`Debezium Server exited ${stack.debeziumRestarts} times (restarted)`] : []),
+    ],
     rssMb,
+    debeziumSnapshots,
     verdict,
     dataDir: dir,
   };
