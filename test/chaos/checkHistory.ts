@@ -65,7 +65,7 @@ export interface StoreSnapshot {
   /** `addition`: ready messages after the consumer stopped, unacknowledged ones; dead letters. */
   queues: { ready: number; unacknowledged: number; deadLettered: number };
   /** The relay's slot: confirmed_flush_lsn against pg_current_wal_lsn() taken after the drain. */
-  slot: { confirmedLsn: string; targetLsn: string; caughtUp: boolean };
+  slot?: { confirmedLsn: string; targetLsn: string; caughtUp: boolean } | undefined;
 }
 
 export interface CheckOptions {
@@ -285,7 +285,7 @@ export function checkHistory(
     violations.push(`queue: ${store.queues.unacknowledged} messages left unacknowledged after the drain`);
   if (store.queues.deadLettered > 0)
     violations.push(`queue: ${store.queues.deadLettered} messages in the dead-letter queue`);
-  if (!store.slot.caughtUp)
+  if (store.slot && !store.slot.caughtUp)
     violations.push(`slot: confirmed LSN ${store.slot.confirmedLsn} did not reach ${store.slot.targetLsn}`);
 
   return {

@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isPortOpen, isProcessAlive } from '../exec.js';
+import { isPortOpen, isProcessAlive, sleep } from '../exec.js';
 import { ManagedService } from '../managedService.js';
 import {
   createBridgeNetwork,
@@ -260,13 +260,30 @@ export class ClusterStack {
       if (this.stopping) return;
       this.debeziumRestarts++;
       log('cdc: Debezium Server exited; starting it again (it resumes from its offsets and the slot)');
-      setTimeout(() => {
-        if (!this.stopping)
-          this.startDebezium().catch((error: unknown) =>
-            log(`cdc: Debezium Server did not start: ${(error as Error).message}`),
-          );
-      }, 1000);
+      void this.restartDebezium();
     });
+  }
+
+  /** Starts Debezium Server again, retrying every 2 s until it streams or the cluster stops. */
+  private async restartDebezium(): Promise<void> {
+    while (!this.stopping) {
+      await sleep(2000);
+      if (this.stopping) return;
+      try {
+        await this.startDebezium();
+        return;
+      } catch (error) {
+        this.options.log(
+          `cdc: Debezium Server did not start (${(error as Error).message.split('\n')[0]}); trying again`,
+        );
+      }
+    }
+  }
+
+  /** Stops Debezium Server for good (the end of a run); the relays are services and stop as such. */
+  async stopDebezium(): Promise<void> {
+    this.stopping = true;
+    await this.debezium?.stop();
   }
 
   private async startLoadBalancer(): Promise<void> {
@@ -428,8 +445,7 @@ export class ClusterStack {
 
   /** Stops everything, removes the namespaces, the bridge and the state file. */
   async down(): Promise<void> {
-    this.stopping = true;
-    await this.debezium?.stop().catch(() => undefined);
+    await this.stopDebezium().catch(() => undefined);
     await Promise.allSettled([...this.services.values()].map((s) => s.stop(5000)));
     if (this.haproxy) await stopChild(this.haproxy, 3000);
     await this.prometheus?.stop().catch(() => undefined);

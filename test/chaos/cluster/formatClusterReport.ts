@@ -67,7 +67,10 @@ export function formatClusterChaosReport(report: ClusterChaosReport): string {
       v ? `${v.storeSum} in sum_shards, GET /sum ${v.restSum ?? 'unreadable'}, expected ${v.expectedSum}` : 'n/a',
     ],
     ...(failoverLine(report.faults) ? [['postgres', failoverLine(report.faults)!] as [string, string]] : []),
-    ['drain', `${ms(report.drainMs)} after the last fault; slot caught up ${ms(report.slotCatchUpMs)} later`],
+    [
+      'drain',
+      `${ms(report.drainMs)} after the last fault; ${report.options.cdc === 'debezium' ? 'slot position not checked (Debezium confirms captured changes only)' : `slot caught up ${ms(report.slotCatchUpMs)} later`}`,
+    ],
     [
       'queues',
       `${QUEUE}: ${report.queues.unacknowledgedAtDrain ?? '?'} unacknowledged at drain, ${report.queues.readyAfterStop ?? '?'} left; ${DEAD_LETTER_QUEUE}: ${report.queues.deadLettered ?? '?'}`,

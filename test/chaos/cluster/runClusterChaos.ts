@@ -284,11 +284,13 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
         violations.push(`drain: took ${(drainMs / 1000).toFixed(1)} s (limit ${options.maxDrainMs / 1000} s)`);
     }
     const restSum = await retry(() => readSum(new URL(cluster.sumUrl), 3000), 10_000).catch(() => undefined);
-    const slot = await waitSlotCaughtUp(stores, cluster.slot, 30_000);
-    slotCatchUpMs = slot.caughtUp ? slot.ms : undefined;
+    // Debezium confirms only positions of changes it captured: with nothing more to capture, its slot
+    // stays behind the WAL the sum-service writes (docs/debezium.md). The inbox check stands for it.
+    const slot = options.cdc === 'debezium' ? undefined : await waitSlotCaughtUp(stores, cluster.slot, 30_000);
+    slotCatchUpMs = slot?.caughtUp ? slot.ms : undefined;
     unacknowledgedAtDrain = await unacknowledged(stores, 20_000);
     // Relays (or Debezium) first, then consumers (they take what is left), then the add-services.
-    await cluster.debezium?.stop();
+    await cluster.stopDebezium();
     for (const role of ['relay', 'sum', 'add'] as const) {
       for (const [name, service] of cluster.services) if (name.startsWith(role)) await service.stop();
       if (role === 'relay') await sleep(3000);
@@ -302,7 +304,7 @@ export async function runClusterChaos(input: ClusterChaosOptions): Promise<Clust
         unacknowledged: unacknowledgedAtDrain ?? 0,
         deadLettered: depths[DEAD_LETTER_QUEUE] ?? -1,
       },
-      slot,
+      ...(slot ? { slot } : {}),
     };
     verdict = checkHistory(load.history, snapshot);
     if (options.cdc === 'debezium')
