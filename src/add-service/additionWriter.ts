@@ -146,7 +146,9 @@ export class AdditionWriter {
     } catch (cause) {
       const error = new SumStreamError(
         'unavailable',
-        `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`,
+        commitMayHaveHappened(cause)
+          ? `The addition may or may not have been recorded: the database connection failed while it was being committed (${(cause as Error).message}). Retry it with the same idempotency key: the ledger answers it, never twice.`
+          : `The addition was not recorded: ${(cause as Error).message}. Retry it (with an idempotency key to be safe).`,
         { cause },
       );
       for (const p of batch) p.reject(error);
@@ -183,4 +185,17 @@ export class AdditionWriter {
       }
     }
   }
+}
+
+/**
+ * Whether a failed batch insert may have committed anyway: the connection broke or the server ended
+ * the session while the statement ran (a crash, a fast shutdown, a failover: PostgreSQL ends sessions
+ * that wait for the synchronous standby after their commit is already local). Errors the server
+ * raised about the statement itself, or failures to connect at all, mean it did not commit.
+ */
+export function commitMayHaveHappened(cause: unknown): boolean {
+  const { code, message } = (cause ?? {}) as { code?: string; message?: string };
+  if (code === '57P01' || code === '57P02' || code?.startsWith('08') === true) return true;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return /Connection terminated|Query read timeout|connection.*(closed|lost|ended)/i.test(message ?? '');
 }
