@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { wholeNumber } from '../src/shared/cli/commandLineValues.js';
 import { CommandLineError, commandLine, helpText, parseCommandLine } from '../src/shared/cli/parseCommandLine.js';
 
-export const BENCHMARKS = ['sum', 'add', 'pipeline', 'cdc', 'cluster'] as const;
+export const BENCHMARKS = ['sum', 'add', 'pipeline', 'cdc', 'cluster', 'pg-ha'] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
 export interface BenchOptions {
@@ -72,8 +72,8 @@ function benchProgram(): Command {
     .usage('[options]')
     .addOption(
       new Option('--only <LIST>', `comma-separated: ${BENCHMARKS.join(',')}`).argParser(parseOnly).default(
-        BENCHMARKS.filter((b) => b !== 'cluster'),
-        'all but cluster (which needs root: network namespaces)',
+        BENCHMARKS.filter((b) => b !== 'cluster' && b !== 'pg-ha'),
+        'all but cluster and pg-ha (which need root: network namespaces)',
       ),
     )
     .addOption(

@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../src/dev-stack/index.js';
 import { addBench } from './benchmarks/addBench.js';
 import { cdcBench } from './benchmarks/cdcBench.js';
 import { clusterBench } from './benchmarks/clusterBench.js';
+import { pgHaBench } from './benchmarks/pgHaBench.js';
 import { pipelineBench } from './benchmarks/pipelineBench.js';
 import { sumReadBench } from './benchmarks/sumReadBench.js';
 import { startBenchEnvironment, loadAverage } from './benchEnvironment.js';
@@ -97,6 +98,15 @@ async function main(argv: string[]): Promise<number> {
       record(
         await clusterBench(
           env,
+          { durationSeconds: Math.max(options.durationSeconds, 10), workers: 200, env: process.env },
+          log,
+        ),
+      );
+    }
+    if (options.only.includes('pg-ha')) {
+      log('PostgreSQL HA: synchronous standby on vs local');
+      record(
+        await pgHaBench(
           { durationSeconds: Math.max(options.durationSeconds, 10), workers: 200, env: process.env },
           log,
         ),

@@ -22,7 +22,7 @@ export interface ClusterBenchOptions {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-interface Target {
+export interface Target {
   name: string;
   grpc: string;
   rest: string;
@@ -30,7 +30,7 @@ interface Target {
   sumMetrics: string[];
 }
 
-interface Figures {
+export interface Figures {
   accepted: number;
   acceptedPerSecond: number;
   pipelinePerSecond: number;
@@ -49,7 +49,11 @@ async function e2eBuckets(target: Target): Promise<Map<number, number>> {
   return total;
 }
 
-async function measure(target: Target, options: ClusterBenchOptions): Promise<Figures> {
+/** Closed-loop Add load, then the drain, then end-to-end latency at half that rate. */
+export async function measure(
+  target: Target,
+  options: Pick<ClusterBenchOptions, 'durationSeconds' | 'workers'>,
+): Promise<Figures> {
   const closed = await loadToolRun([
     '--target',
     'add',

@@ -229,6 +229,29 @@ export class PatroniCluster {
     await this.waitHealthy(timeoutMs);
   }
 
+  /** Sets a PostgreSQL parameter on every node through Patroni's dynamic configuration; waits until the primary has it. */
+  async setParameter(name: string, value: string, timeoutMs = 30_000): Promise<void> {
+    const primary = await this.primary();
+    if (!primary) throw new Error('no primary to configure');
+    const res = await fetch(`http://${primary.address}:${HOST_PORTS.patroni}/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ postgresql: { parameters: { [name]: value } } }),
+    });
+    if (!res.ok) throw new Error(`Patroni refused ${name}=${value}: HTTP ${res.status} ${await res.text()}`);
+    const client = new pg.Client({ connectionString: this.nodeUrl(primary) });
+    await client.connect();
+    try {
+      for (const deadline = Date.now() + timeoutMs; ; await sleep(250)) {
+        const { rows } = await client.query<{ setting: string }>('SELECT current_setting($1) AS setting', [name]);
+        if (rows[0]?.setting === value) return;
+        if (Date.now() > deadline) throw new Error(`${name} is still ${rows[0]?.setting} after ${timeoutMs} ms`);
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   /** Whether `slot` exists on this node (undefined when the node does not answer). */
   async hasSlot(host: ClusterHost, slot: string): Promise<boolean | undefined> {
     const client = new pg.Client({ connectionString: this.nodeUrl(host), connectionTimeoutMillis: 2000 });
