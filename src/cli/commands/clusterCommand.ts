@@ -20,11 +20,13 @@ export function clusterCommand(
         "member's health, the active relay and the quorum queue's leader. Needs root. See docs/cluster.md.",
     )
     .argument('[command]', 'up (default), down or status', 'up')
+    .option('--pg-ha', 'with up: PostgreSQL as 3 Patroni nodes on etcd behind HAProxy (docs/postgres-ha.md)')
     .addHelpText(
       'after',
       helpFooter(
         [
           'sudo npx sumstream cluster up',
+          'sudo npx sumstream cluster up --pg-ha',
           'npx sumstream add 2 3',
           'sudo npx sumstream cluster status',
           'sudo npx sumstream cluster down',
@@ -32,11 +34,11 @@ export function clusterCommand(
         'Exit codes: 0 ok (up: after Ctrl-C), 1 the cluster could not start or none is up (status), 2 usage error.',
       ),
     )
-    .action((command: string) =>
+    .action((command: string, flags: { pgHa?: boolean }) =>
       run(() =>
         runChild({
           command: 'npm',
-          args: ['run', '--silent', 'cluster', '--', command],
+          args: ['run', '--silent', 'cluster', '--', command, ...(flags.pgHa ? ['--pg-ha'] : [])],
           cwd: ctx.repoRoot,
           env: ctx.env,
           onInterrupt: ctx.onInterrupt,
