@@ -1,13 +1,11 @@
 import pg from 'pg';
 import { parseLsn } from './lsn.js';
 
-/** Far beyond any LSN: what passes when no synchronous standby is configured. */
-const UNBOUNDED = 0xffff_ffff_ffff_ffffn;
-
 /**
- * How far the WAL is safe from a failover: the flush position of the synchronous standby, or
- * everything when none is configured (with Patroni's synchronous mode no standby may then be
- * promoted, so nothing can be lost by one).
+ * How far the WAL is safe from a failover: the flush position of the synchronous standby. With none
+ * (none configured, or none connected) nothing is safe and the relay publishes nothing: Patroni
+ * empties `synchronous_standby_names` whenever its standby goes, and a primary that restarted after a
+ * crash may do so while another node is being promoted; what it then commits is lost with it.
  *
  * Logical decoding sends a transaction once it is flushed on the primary, before the synchronous
  * standby has it: its client is still waiting for the commit, but the relay could already publish
@@ -45,7 +43,7 @@ export class SyncStandbyGate {
               (SELECT max(flush_lsn) FROM pg_stat_replication WHERE sync_state IN ('sync', 'quorum'))::text AS flushed`,
     );
     const row = rows[0]!;
-    this.safe = row.names.trim() === '' ? UNBOUNDED : row.flushed === null ? 0n : parseLsn(row.flushed);
+    this.safe = row.names.trim() === '' || row.flushed === null ? 0n : parseLsn(row.flushed);
     return this.safe;
   }
 

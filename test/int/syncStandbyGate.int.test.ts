@@ -1,11 +1,14 @@
 /**
- * The relay's synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY) on a real PostgreSQL of its own,
- * configured with a synchronous standby that never comes: an addition committed locally (its client
- * would still wait) is decoded at once, but the gated relay publishes nothing and does not advance
- * the slot until the server has no synchronous standby to wait for. The ungated relay publishes it
- * at once, which is the hazard the gate closes: a failover would take that addition back.
+ * The relay's synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY) on a real PostgreSQL of its own
+ * (Debian's, for its pg_receivewal) whose synchronous standby is `ghost`: an addition committed
+ * locally (its client would still wait) is decoded at once, but the gated relay publishes nothing and
+ * does not advance the slot, neither while `ghost` is missing nor with no synchronous standby named
+ * at all; once a real WAL receiver named `ghost` (pg_receivewal --synchronous) has flushed the
+ * commit, it is published. The ungated relay publishes it at once, which is the hazard the gate
+ * closes: a failover would take that addition back.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import amqp, { type ChannelModel, type ConsumeMessage } from 'amqplib';
 import pg from 'pg';
@@ -14,7 +17,13 @@ import { AdditionWriter } from '../../src/add-service/additionWriter.js';
 import { validateAddRequest } from '../../src/add-service/validateAddRequest.js';
 import { createRelayMetrics } from '../../src/cdc-relay/relayMetrics.js';
 import { runReplicationSession } from '../../src/cdc-relay/replicationSession.js';
-import { freePort, type PostgresInstance, REPO_ROOT, startPostgres } from '../../src/dev-stack/index.js';
+import {
+  findPostgresBin,
+  freePort,
+  type PostgresInstance,
+  REPO_ROOT,
+  startPostgres,
+} from '../../src/dev-stack/index.js';
 import type { TopologyConfig } from '../../src/shared/config/commonConfig.js';
 import { migrate } from '../../src/shared/db/migrate.js';
 import { createLogger } from '../../src/shared/log/createLogger.js';
@@ -33,14 +42,12 @@ describe('synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY)', () => {
   let pool: pg.Pool;
   let vhost: TestVhost;
   let connection: ChannelModel;
+  let receiver: ChildProcess | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(REPO_ROOT, '.sumstream', 'gate-'));
-    server = await startPostgres({
-      dataDir: path.join(dir, 'data'),
-      port: await freePort(),
-      binDir: process.env.SUMSTREAM_PG_BIN,
-    });
+    // Debian's server, whatever SUMSTREAM_PG_BIN says: pg_receivewal must match its version.
+    server = await startPostgres({ dataDir: path.join(dir, 'data'), port: await freePort() });
     // Writers that do not wait for the standby, so the test can commit at all; the WAL is as it would be.
     pool = new pg.Pool({ connectionString: server.url, max: 4, options: '-c synchronous_commit=local' });
     pool.on('error', () => undefined);
@@ -52,6 +59,7 @@ describe('synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY)', () => {
   }, 60_000);
 
   afterAll(async () => {
+    receiver?.kill('SIGKILL');
     await connection?.close().catch(() => undefined);
     await vhost?.drop();
     await requireStandby('').catch(() => undefined);
@@ -114,7 +122,7 @@ describe('synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY)', () => {
       )
     ).rows[0]?.ok === true;
 
-  it('holds a transaction no synchronous standby has, and publishes it once none is required', async () => {
+  it('holds a transaction until the synchronous standby has flushed it, and while none is named', async () => {
     const topology = uniqueTopology();
     const received = await collect(topology);
     const relay = session(topology, true);
@@ -124,16 +132,34 @@ describe('synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY)', () => {
     const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     // The walsender has sent the transaction to the relay ...
     await eventually(async () => expect(await walsenderSentPast(rows[0]!.lsn)).toBe(true), { timeoutMs: 10_000 });
-    // ... which neither publishes it nor confirms past it while the standby is missing.
+    // ... which neither publishes it nor confirms past it while the standby is missing,
     await new Promise((r) => setTimeout(r, 1500));
     expect(received).toHaveLength(0);
     expect(await confirmed()).toBe(before);
-
-    // No synchronous standby configured any more (Patroni does this when none is left): no failover
-    // can take the commit back, so it is published.
+    // nor with no synchronous standby named (Patroni empties the list when its standby goes).
     await requireStandby('');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(received).toHaveLength(0);
+
+    // A real standby named ghost: a WAL receiver that flushes and reports synchronously.
+    await requireStandby('ghost');
+    const wal = path.join(dir, 'wal');
+    await mkdir(wal, { recursive: true });
+    const url = new URL(server.url);
+    receiver = spawn(
+      path.join(findPostgresBin(), 'pg_receivewal'),
+      [
+        '-D',
+        wal,
+        '--synchronous',
+        '--no-loop',
+        '-d',
+        `host=${url.hostname} port=${url.port} user=${url.username} application_name=ghost`,
+      ],
+      { stdio: 'ignore' },
+    );
     await eventually(() => expect(received.map((m) => m.properties.messageId)).toEqual([added.id]), {
-      timeoutMs: 10_000,
+      timeoutMs: 15_000,
     });
     await eventually(
       async () =>
@@ -143,10 +169,11 @@ describe('synchronous-standby gate (RELAY_AWAIT_SYNC_STANDBY)', () => {
       { timeoutMs: 10_000 },
     );
     await relay.stop();
+    receiver.kill('SIGKILL');
   });
 
   it('without the gate the same transaction is published at once (the hazard the gate closes)', async () => {
-    await requireStandby('ghost');
+    await requireStandby('nobody');
     const topology = uniqueTopology();
     const received = await collect(topology);
     const relay = session(topology, false);
