@@ -363,7 +363,7 @@ async function failover(
       }
     }
     if (kind === 'lose-slot-then-failover') {
-      lostSeen = await waitSlotLost(stack, 60_000);
+      lostSeen = await waitSlotLost(stack, 120_000);
       if (!lostSeen) throw new Error('the relays did not report the lost slot (sumstream_relay_slot_lost)');
       await ctx.resync!();
     }
