@@ -14,7 +14,9 @@
  * - **relay**: the process that streams the slot into RabbitMQ and confirms an LSN only after
  *   RabbitMQ confirmed every event up to it. A standby relay waits for the leader lock.
  * - **inbox**: `processed_events`, one row per event applied to the sum; a redelivered event
- *   finds its row and is skipped.
+ *   finds its row and is skipped. Rows older than the **deduplication horizon**
+ *   (`INBOX_RETENTION_SECONDS`) are pruned, and an event older than the horizon is refused
+ *   (dead-lettered, reason `beyond_horizon`), never counted again.
  * - **delivery limit**: how many times RabbitMQ redelivers a message before dead-lettering it.
  * - **dead letter**: a message the sum-service cannot apply, parked with the reason.
  * - **sum changed notification**: a PostgreSQL NOTIFY on `SUM_CHANGED_CHANNEL`, sent by every
@@ -57,4 +59,10 @@ export interface ApplicableEvent {
   amount: bigint;
   /** When the addition was accepted, if the event says so (ms since epoch). */
   acceptedAtMs: number | undefined;
+  /**
+   * The event's position against the inbox's deduplication horizon: when it was accepted (ms since
+   * epoch), the same in every delivery and replay. Undefined when the event carries no stable time
+   * (the original SumStream's outbox rows): its inbox row is then never pruned.
+   */
+  positionMs?: number | undefined;
 }

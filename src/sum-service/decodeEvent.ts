@@ -8,7 +8,9 @@ export type DeadLetterReason =
   | 'invalid_id'
   | 'invalid_amount'
   | 'unknown_type'
-  | 'conflicting_id';
+  | 'conflicting_id'
+  /** Older than the inbox's deduplication horizon: whether it was applied can no longer be told. */
+  | 'beyond_horizon';
 
 export type Decoded =
   | { kind: 'apply'; event: ApplicableEvent }
@@ -109,7 +111,9 @@ function decodePayload(payload: Record<string, unknown>, meta: MessageMeta, fall
       'invalid_amount',
       `"amount" must be an int64 as a decimal string, got ${JSON.stringify(payload['amount'])?.slice(0, 60)}.`,
     );
-  return { kind: 'apply', event: { eventId, amount, acceptedAtMs: acceptedAtMs(payload['acceptedAt']) } };
+  const at = acceptedAtMs(payload['acceptedAt']);
+  // acceptedAt comes from the ledger row, so it is the same in every replay: a stable position.
+  return { kind: 'apply', event: { eventId, amount, acceptedAtMs: at, positionMs: at } };
 }
 
 function decodeChangeEnvelope(envelope: Record<string, unknown>): Decoded {

@@ -196,6 +196,7 @@ export class EventConsumer {
   private async handleBatch(session: Session, batch: ConsumeMessage[]): Promise<void> {
     const { metrics, logger } = this.options;
     const toApply: ApplicableEvent[] = [];
+    const messagesOf = new Map<string, ConsumeMessage[]>();
     const toDeadLetter: { message: ConsumeMessage; reason: DeadLetterReason; detail: string }[] = [];
     for (const message of batch) {
       const { messageId, type, headers } = message.properties as {
@@ -204,8 +205,10 @@ export class EventConsumer {
         headers?: Record<string, unknown>;
       };
       const decoded = decodeEvent(message.content, { messageId, type, headers });
-      if (decoded.kind === 'apply') toApply.push(decoded.event);
-      else if (decoded.kind === 'dead-letter') toDeadLetter.push({ message, ...decoded });
+      if (decoded.kind === 'apply') {
+        toApply.push(decoded.event);
+        messagesOf.set(decoded.event.eventId, [...(messagesOf.get(decoded.event.eventId) ?? []), message]);
+      } else if (decoded.kind === 'dead-letter') toDeadLetter.push({ message, ...decoded });
       else {
         metrics.ignored.inc();
         logger.debug({ eventId: messageId, why: decoded.why }, 'message ignored');
@@ -213,7 +216,19 @@ export class EventConsumer {
     }
     try {
       if (toDeadLetter.length > 0) await this.deadLetter(session, toDeadLetter);
-      if (toApply.length > 0 && !(await this.applyWithRetry(session, toApply))) return;
+      if (toApply.length > 0) {
+        const refused = await this.applyWithRetry(session, toApply);
+        if (refused === undefined) return;
+        // Committed: the refusals are dead-lettered (confirmed) before the batch is acked, so none is lost.
+        const beyond = refused.flatMap((event) =>
+          (messagesOf.get(event.eventId) ?? []).map((message) => ({
+            message,
+            reason: 'beyond_horizon' as const,
+            detail: `Accepted at ${event.positionMs === undefined ? '?' : new Date(event.positionMs).toISOString()}, before the inbox's deduplication horizon (INBOX_RETENTION_SECONDS): its inbox row may be pruned, so it cannot be told whether it was applied.`,
+          })),
+        );
+        if (beyond.length > 0) await this.deadLetter(session, beyond);
+      }
       const last = batch[batch.length - 1];
       if (last) session.channel.ack(last, true);
       metrics.applyBatchSize.observe(batch.length);
@@ -247,8 +262,11 @@ export class EventConsumer {
     await session.deadLetters.waitForConfirms();
   }
 
-  /** Returns false when it gave up because the consumer is stopping or the channel closed (nothing acked). */
-  private async applyWithRetry(session: Session, events: ApplicableEvent[]): Promise<boolean> {
+  /**
+   * Applies with retries; returns the events refused as older than the inbox horizon, or undefined when
+   * it gave up because the consumer is stopping or the channel closed (nothing acked).
+   */
+  private async applyWithRetry(session: Session, events: ApplicableEvent[]): Promise<ApplicableEvent[] | undefined> {
     const { pool, metrics, logger } = this.options;
     for (let attempt = 0; ; attempt++) {
       const started = process.hrtime.bigint();
@@ -259,13 +277,16 @@ export class EventConsumer {
         if (result.applied.length > 0) this.options.onSumChanged?.();
         metrics.duplicates.inc(result.duplicates);
         const now = Date.now();
+        let oldest = now;
         for (const event of result.applied) {
           if (event.acceptedAtMs !== undefined) metrics.endToEnd.observe(Math.max(0, now - event.acceptedAtMs) / 1000);
+          if (event.positionMs !== undefined) oldest = Math.min(oldest, event.positionMs);
           logger.debug({ eventId: event.eventId, amount: event.amount.toString() }, 'event applied');
         }
-        return true;
+        if (result.applied.length > 0) metrics.inboxEventAge.set(Math.max(0, now - oldest) / 1000);
+        return result.refused;
       } catch (error) {
-        if (this.stop.signal.aborted || session.closed) return false;
+        if (this.stop.signal.aborted || session.closed) return undefined;
         metrics.applyRetries.inc();
         logger.warn({ err: error, attempt, events: events.length }, 'apply failed; retrying without acknowledging');
         await sleep(backoffMs(attempt, 100, 5_000), this.stop.signal);

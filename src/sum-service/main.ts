@@ -13,6 +13,7 @@ import { SumCache } from '../sum-view/sumCache.js';
 import { SumFeed } from '../sum-view/sumFeed.js';
 import { TokenBucket } from '../shared/tokenBucket.js';
 import { EventConsumer } from './eventConsumer.js';
+import { InboxPruner } from './inboxPruner.js';
 import { StatusCollector } from './statusPage/statusCollector.js';
 import { statusPageRoutes } from './statusPage/statusPageRoutes.js';
 import { sumRoutes } from './sumRoutes.js';
@@ -46,6 +47,15 @@ runProcess(logger, async () => {
     notifyOrigin: sums.origin,
   });
   await consumer.start();
+  const pruner = new InboxPruner({
+    pool,
+    retentionSeconds: config.inboxRetentionSeconds,
+    intervalSeconds: config.inboxPruneIntervalSeconds,
+    batchSize: config.inboxPruneBatch,
+    metrics,
+    logger,
+  });
+  pruner.start();
 
   const feed = new SumFeed({
     source: sums,
@@ -112,6 +122,7 @@ runProcess(logger, async () => {
   return [
     { name: 'postgres pool', close: () => pool.end() },
     { name: 'sum notifications', close: () => sums.close() },
+    { name: 'inbox pruner', close: () => pruner.close() },
     { name: 'event consumer', close: () => consumer.close() },
     { name: 'http server', close: () => closeServer(server) },
     { name: 'read-after waiters', close: () => waiter.close() },

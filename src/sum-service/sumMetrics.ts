@@ -41,6 +41,31 @@ export function createSumMetrics(registry: Registry) {
       help: 'Apply transactions retried after a database error.',
       registers: [registry],
     }),
+    inboxPruned: new Counter({
+      name: METRIC.inboxPruned,
+      help: 'Inbox rows deleted because they fell behind the deduplication horizon.',
+      registers: [registry],
+    }),
+    inboxPruneFailures: new Counter({
+      name: METRIC.inboxPruneFailures,
+      help: 'Inbox prune rounds that failed (retried at the next interval).',
+      registers: [registry],
+    }),
+    inboxHorizon: new Gauge({
+      name: METRIC.inboxHorizon,
+      help: 'The deduplication horizon (unix seconds): events accepted before it are refused.',
+      registers: [registry],
+    }),
+    inboxRetention: new Gauge({
+      name: METRIC.inboxRetention,
+      help: 'INBOX_RETENTION_SECONDS: how long inbox rows are kept (0: forever).',
+      registers: [registry],
+    }),
+    inboxEventAge: new Gauge({
+      name: METRIC.inboxEventAge,
+      help: 'Age of the oldest event in the last applied batch, by its acceptedAt; near the retention, events are about to be refused.',
+      registers: [registry],
+    }),
     endToEnd: new Histogram({
       name: METRIC.endToEndLatency,
       help: 'From Add commit to the sum change committed.',

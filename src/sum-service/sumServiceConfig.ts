@@ -5,6 +5,7 @@ import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { POOL_DEFAULTS } from '../shared/db/createPool.js';
 import { type LiveSumConfig, liveSumConfig } from '../sum-view/liveSumConfig.js';
 import { EVENT_CONSUMER_DEFAULTS } from './eventConsumer.js';
+import { INBOX_PRUNER_DEFAULTS } from './inboxPruner.js';
 
 export const SUM_SERVICE_KNOBS = {
   httpPort: PORT_KNOBS.sumPort,
@@ -25,6 +26,24 @@ export const SUM_SERVICE_KNOBS = {
     POOL_DEFAULTS.max,
     { min: 2, max: 500 },
     'PostgreSQL connections of the sum-service.',
+  ),
+  inboxRetentionSeconds: knob.int(
+    'INBOX_RETENTION_SECONDS',
+    INBOX_PRUNER_DEFAULTS.retentionSeconds,
+    { min: 0, max: 10 * 365 * 24 * 3600 },
+    'The deduplication horizon: inbox rows are kept this long after their event was accepted, then pruned; an event older than it is refused (dead-lettered, reason beyond_horizon). 0 keeps the inbox forever.',
+  ),
+  inboxPruneIntervalSeconds: knob.int(
+    'INBOX_PRUNE_INTERVAL_SECONDS',
+    INBOX_PRUNER_DEFAULTS.intervalSeconds,
+    { min: 1, max: 86_400 },
+    'Seconds between two inbox prune rounds.',
+  ),
+  inboxPruneBatch: knob.int(
+    'INBOX_PRUNE_BATCH',
+    INBOX_PRUNER_DEFAULTS.batchSize,
+    { min: 1, max: 1_000_000 },
+    'Inbox rows deleted per statement while pruning.',
   ),
   rateLimit: knob.int(
     'SUM_RATE_LIMIT',

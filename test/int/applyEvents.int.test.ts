@@ -54,12 +54,12 @@ describe('applyEvents (PostgreSQL)', () => {
     // Then the first application took all three, the second none
     expect(new Set(first.applied)).toEqual(new Set(batch));
     expect(first.duplicates).toBe(0);
-    expect(second).toEqual({ applied: [], duplicates: 3 });
+    expect(second).toEqual({ applied: [], duplicates: 3, refused: [] });
     // And the sum moved by 9 exactly once
     expect(await snapshot()).toEqual({ sum: before.sum + 9n, applied: before.applied + 3n });
 
     // And a redelivery on another shard (another consumer) is skipped as well
-    expect(await applyEvents(pool, batch, 5)).toEqual({ applied: [], duplicates: 3 });
+    expect(await applyEvents(pool, batch, 5)).toEqual({ applied: [], duplicates: 3, refused: [] });
     expect(await snapshot()).toEqual({ sum: before.sum + 9n, applied: before.applied + 3n });
   });
 
@@ -84,7 +84,7 @@ describe('applyEvents (PostgreSQL)', () => {
 
   it('leaves the sum alone for an empty batch', async () => {
     const before = await snapshot();
-    expect(await applyEvents(pool, [], 0)).toEqual({ applied: [], duplicates: 0 });
+    expect(await applyEvents(pool, [], 0)).toEqual({ applied: [], duplicates: 0, refused: [] });
     expect(await snapshot()).toEqual(before);
   });
 

@@ -11,6 +11,7 @@ import { assertTopology } from '../../src/shared/messaging/assertTopology.js';
 import { createRegistry } from '../../src/shared/metrics/createRegistry.js';
 import { ADDITION_EVENT_TYPE } from '../../src/shared/vocabulary.js';
 import { EventConsumer } from '../../src/sum-service/eventConsumer.js';
+import { InboxPruner } from '../../src/sum-service/inboxPruner.js';
 import { createSumMetrics, type SumMetrics } from '../../src/sum-service/sumMetrics.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../../src/dev-stack/index.js';
@@ -22,8 +23,8 @@ import { uniqueTopology } from '../helpers/uniqueTopology.js';
 const logger = createLogger('test', 'silent');
 
 /** A relay-like event: the addition payload as body, its id as message_id and `id` header. */
-function additionEvent(a: bigint, b: bigint, id: string = randomUUID()) {
-  const body = Buffer.from(JSON.stringify(additionEventPayload({ id, a, b, result: a + b, acceptedAt: new Date() })));
+function additionEvent(a: bigint, b: bigint, id: string = randomUUID(), acceptedAt = new Date()) {
+  const body = Buffer.from(JSON.stringify(additionEventPayload({ id, a, b, result: a + b, acceptedAt })));
   const options: Options.Publish = {
     messageId: id,
     type: ADDITION_EVENT_TYPE,
@@ -271,6 +272,44 @@ describe('EventConsumer (RabbitMQ + PostgreSQL)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(BigInt((await readSum(pool)).sum) - before).toBe(40n);
     expect((await drainQueue(topology.deadLetterQueue)).length).toBe(0);
+  });
+
+  it('refuses an event older than the inbox horizon (dead-lettered, beyond_horizon) and never counts a replay twice', async () => {
+    const topology = uniqueTopology();
+    const { metrics } = await startConsumer(topology);
+    const before = BigInt((await readSum(pool)).sum);
+    // Given an event accepted an hour ago, applied once
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const old = additionEvent(40n, 2n, randomUUID(), hourAgo);
+    await publish(topology, [old]);
+    await eventually(async () => expect(BigInt((await readSum(pool)).sum) - before).toBe(42n), { timeoutMs: 10_000 });
+    // And the inbox pruned with a 30-minute horizon, so its inbox row is gone
+    const pruner = new InboxPruner({ pool, retentionSeconds: 1800, metrics, logger });
+    const { horizon, pruned } = await pruner.prune();
+    expect(pruned).toBeGreaterThanOrEqual(1);
+    expect(horizon.getTime()).toBeGreaterThan(hourAgo.getTime());
+    const row = await pool.query('SELECT 1 FROM processed_events WHERE event_id = $1', [old.id]);
+    expect(row.rowCount).toBe(0);
+
+    // When the old event is delivered again, with a fresh one and an old one never applied before
+    const fresh = additionEvent(1n, 2n);
+    const late = additionEvent(100n, 0n, randomUUID(), new Date(Date.now() - 2 * 3_600_000));
+    await publish(topology, [old, fresh, late]);
+
+    // Then only the fresh one is applied, and both old ones are dead-lettered with the reason
+    await eventually(async () => expect((await channel.checkQueue(topology.deadLetterQueue)).messageCount).toBe(2), {
+      timeoutMs: 10_000,
+    });
+    expect(BigInt((await readSum(pool)).sum) - before).toBe(45n);
+    const parked = await drainQueue(topology.deadLetterQueue);
+    expect(parked.map((m) => m.properties.messageId).sort()).toEqual([old.id, late.id].sort());
+    expect(parked.map((m) => m.properties.headers?.['x-sumstream-reason'])).toEqual([
+      'beyond_horizon',
+      'beyond_horizon',
+    ]);
+    expect(String(parked[0]!.properties.headers?.['x-sumstream-detail'])).toMatch(/INBOX_RETENTION_SECONDS/);
+    expect(await counterValue(metrics.deadLettered, { reason: 'beyond_horizon' })).toBe(2);
+    expect((await channel.checkQueue(topology.queue)).messageCount).toBe(0);
   });
 
   it('neither acknowledges nor dead-letters while PostgreSQL is unreachable, and loses nothing', async () => {

@@ -10,7 +10,12 @@ describe('decodeEvent', () => {
     const decoded = decodeEvent(json(payload), { messageId: ID, type: 'AdditionAccepted', headers: { id: ID } });
     expect(decoded).toEqual({
       kind: 'apply',
-      event: { eventId: ID, amount: 5n, acceptedAtMs: Date.parse(payload.acceptedAt) },
+      event: {
+        eventId: ID,
+        amount: 5n,
+        acceptedAtMs: Date.parse(payload.acceptedAt),
+        positionMs: Date.parse(payload.acceptedAt),
+      },
     });
   });
 
@@ -59,6 +64,9 @@ describe('decodeEvent', () => {
       kind: 'apply',
       event: { eventId: 'original-outbox:42', amount: 7n, acceptedAtMs: 1_700_000_000_000 },
     });
+    // ts_ms is when Debezium read the row, different in a re-snapshot: no stable position, so never pruned.
+    const decoded = decodeEvent(json(envelope));
+    expect(decoded.kind === 'apply' && decoded.event.positionMs).toBeUndefined();
   });
 
   it('ignores tombstones and update/delete change events', () => {
