@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { RequestMetrics } from '../shared/metrics/requestMetrics.js';
 import { BATCH_SIZE_BUCKETS, LABEL, LATENCY_BUCKETS_SECONDS, METRIC } from '../shared/metrics/metricNames.js';
 import { createWatchMetrics } from '../shared/metrics/watchMetrics.js';
@@ -35,6 +35,31 @@ export function createAddMetrics(registry: Registry) {
     idempotentReplays: new Counter({
       name: METRIC.addIdempotentReplays,
       help: 'Adds answered from an earlier request with the same idempotency key.',
+      registers: [registry],
+    }),
+    ledgerPartitions: new Gauge({
+      name: METRIC.ledgerPartitions,
+      help: 'Time partitions of the ledger (attached).',
+      registers: [registry],
+    }),
+    ledgerPartitionsExpired: new Counter({
+      name: METRIC.ledgerPartitionsExpired,
+      help: 'Ledger partitions detached or dropped past LEDGER_RETENTION_SECONDS.',
+      registers: [registry],
+    }),
+    ledgerDefaultRows: new Gauge({
+      name: METRIC.ledgerDefaultRows,
+      help: 'Ledger rows in the default partition (0 unless maintenance fell behind; counted up to 100000).',
+      registers: [registry],
+    }),
+    ledgerMaintenanceFailures: new Counter({
+      name: METRIC.ledgerMaintenanceFailures,
+      help: 'Ledger maintenance rounds that failed (retried at the next interval).',
+      registers: [registry],
+    }),
+    idempotencyKeysPruned: new Counter({
+      name: METRIC.idempotencyKeysPruned,
+      help: 'Idempotency keys deleted past IDEMPOTENCY_KEY_RETENTION_SECONDS.',
       registers: [registry],
     }),
     watch: createWatchMetrics(registry, 'grpc'),

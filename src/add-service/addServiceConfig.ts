@@ -6,6 +6,7 @@ import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { POOL_DEFAULTS } from '../shared/db/createPool.js';
 import { type LiveSumConfig, liveSumConfig } from '../sum-view/liveSumConfig.js';
 import { ADDITION_WRITER_DEFAULTS } from './additionWriter.js';
+import { type ExpiredPartitions, LEDGER_MAINTAINER_DEFAULTS } from './ledgerMaintainer.js';
 
 export const ADD_SERVICE_KNOBS = {
   grpcPort: PORT_KNOBS.grpcPort,
@@ -33,6 +34,30 @@ export const ADD_SERVICE_KNOBS = {
     60,
     { min: 1, max: 86_400 },
     'Seconds outbox rows are kept before pruning (the WAL holds the events; the ledger keeps every addition).',
+  ),
+  ledgerPartitionSeconds: knob.int(
+    'LEDGER_PARTITION_SECONDS',
+    LEDGER_MAINTAINER_DEFAULTS.partitionSeconds,
+    { min: 1, max: 366 * 24 * 3600 },
+    'Time span of one ledger partition (the ledger is partitioned by accepted_at).',
+  ),
+  ledgerRetentionSeconds: knob.int(
+    'LEDGER_RETENTION_SECONDS',
+    LEDGER_MAINTAINER_DEFAULTS.retentionSeconds,
+    { min: 0, max: 100 * 365 * 24 * 3600 },
+    'Ledger partitions wholly older than this are expired (see `LEDGER_EXPIRED_PARTITIONS`); the sum is unchanged. 0 keeps the whole ledger.',
+  ),
+  ledgerExpiredPartitions: knob.oneOf<ExpiredPartitions>(
+    'LEDGER_EXPIRED_PARTITIONS',
+    LEDGER_MAINTAINER_DEFAULTS.expired,
+    ['detach', 'drop'],
+    'What happens to an expired ledger partition: `detach` keeps it as a table of its own to archive (then drop it yourself), `drop` deletes it.',
+  ),
+  idempotencyKeyRetentionSeconds: knob.int(
+    'IDEMPOTENCY_KEY_RETENTION_SECONDS',
+    LEDGER_MAINTAINER_DEFAULTS.idempotencyKeyRetentionSeconds,
+    { min: 1, max: 100 * 365 * 24 * 3600 },
+    'How long a retry with the same idempotency key is answered from the ledger; after it, the key is forgotten and a retry is a new addition. At most `LEDGER_RETENTION_SECONDS` when that is set.',
   ),
   authTokens: knob.string(
     'ADD_AUTH_TOKENS',
@@ -79,6 +104,11 @@ export function addServiceConfig(env: Env): AddServiceConfig {
   if (values.concurrentFlushes >= values.poolSize) {
     throw new ConfigError(
       `ADD_CONCURRENT_FLUSHES=${values.concurrentFlushes} is not below ADD_DB_POOL_SIZE=${values.poolSize}; lower it or raise the pool (reads need a connection too).`,
+    );
+  }
+  if (values.ledgerRetentionSeconds > 0 && values.idempotencyKeyRetentionSeconds > values.ledgerRetentionSeconds) {
+    throw new ConfigError(
+      `IDEMPOTENCY_KEY_RETENTION_SECONDS=${values.idempotencyKeyRetentionSeconds} outlives LEDGER_RETENTION_SECONDS=${values.ledgerRetentionSeconds}: a retry could find its key but not its ledger row. Lower the first or raise the second.`,
     );
   }
   return {

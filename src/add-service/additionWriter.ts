@@ -38,18 +38,24 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-// One statement, so one implicit transaction: the ledger rows and their outbox rows commit
-// together or not at all. Rows whose idempotency key already exists are skipped by both. The
-// payloads are built by PostgreSQL from the ledger rows, and only the ids that were not inserted
-// (replays of a key; usually none) come back. Prepared once per connection (named statement).
+// One statement, so one implicit transaction: the idempotency keys, the ledger rows and their
+// outbox rows commit together or not at all. A key that already exists (idempotency_keys, kept for
+// IDEMPOTENCY_KEY_RETENTION_SECONDS) skips its row in all three. The payloads are built by PostgreSQL
+// from the ledger rows, and only the ids that were not inserted (replays of a key; usually none) come
+// back. Prepared once per connection (named statement).
 const INSERT_BATCH = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::timestamptz[])
     AS t(id, a, b, result, idempotency_key, accepted_at)
+), keyed AS (
+  INSERT INTO idempotency_keys (idempotency_key, addition_id, accepted_at)
+  SELECT idempotency_key, id, accepted_at FROM input WHERE idempotency_key IS NOT NULL
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING addition_id
 ), inserted AS (
   INSERT INTO additions (id, a, b, result, idempotency_key, accepted_at)
   SELECT id, a, b, result, idempotency_key, accepted_at FROM input
-  ON CONFLICT (idempotency_key) DO NOTHING
+  WHERE idempotency_key IS NULL OR id IN (SELECT addition_id FROM keyed)
   RETURNING id, a, b, result, accepted_at
 ), published AS (
   INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload)
@@ -60,8 +66,10 @@ WITH input AS (
 SELECT id FROM input WHERE id NOT IN (SELECT id FROM published)`;
 const INSERT_BATCH_NAME = 'sumstream_insert_additions';
 
-const SELECT_BY_KEYS =
-  'SELECT id, a, b, result, idempotency_key FROM additions WHERE idempotency_key = ANY($1::text[])';
+const SELECT_BY_KEYS = `
+SELECT l.id, l.a, l.b, l.result, k.idempotency_key
+FROM idempotency_keys k JOIN additions l ON l.id = k.addition_id AND l.accepted_at = k.accepted_at
+WHERE k.idempotency_key = ANY($1::text[])`;
 
 /**
  * Writes additions with group commit: requests that arrive while a transaction is in flight

@@ -19,6 +19,7 @@ import { createAddMetrics } from './addMetrics.js';
 import { AdditionWriter } from './additionWriter.js';
 import { bearerTokenCheck } from './bearerTokenCheck.js';
 import { bindGrpc, createGrpcServer, tlsCredentials } from './createGrpcServer.js';
+import { LedgerMaintainer } from './ledgerMaintainer.js';
 import { pruneOutbox } from './pruneOutbox.js';
 
 /** How long in-flight calls may take to finish at shutdown before the server cuts them. */
@@ -110,6 +111,17 @@ runProcess(logger, async () => {
     Math.min(10_000, config.outboxRetentionSeconds * 1000),
   );
 
+  const ledger = new LedgerMaintainer({
+    pool,
+    partitionSeconds: config.ledgerPartitionSeconds,
+    retentionSeconds: config.ledgerRetentionSeconds,
+    expired: config.ledgerExpiredPartitions,
+    idempotencyKeyRetentionSeconds: config.idempotencyKeyRetentionSeconds,
+    metrics,
+    logger,
+  });
+  ledger.start();
+
   logger.info(
     {
       grpcPort,
@@ -124,6 +136,7 @@ runProcess(logger, async () => {
     { name: 'postgres pool', close: () => pool.end() },
     { name: 'sum notifications', close: () => sums.close() },
     { name: 'outbox pruner', close: () => clearInterval(pruner) },
+    { name: 'ledger maintenance', close: () => ledger.close() },
     { name: 'ops http', close: () => closeServer(ops) },
     { name: 'addition writer', close: () => writer.drain() },
     {

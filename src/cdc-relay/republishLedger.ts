@@ -14,7 +14,8 @@ export interface RepublishOptions {
 /**
  * Publishes the event of every ledger row again, in ledger order, with the original event ids
  * and publisher confirms. Recovery and audit tool: the sum-service's inbox makes it a no-op for
- * events already applied, and applies any that were lost downstream.
+ * events already applied, and applies any that were lost downstream. Rows accepted before the inbox's
+ * deduplication horizon are skipped: the sum-service would refuse them (their inbox rows may be gone).
  */
 export async function republishLedger(
   pool: pg.Pool,
@@ -28,7 +29,8 @@ export async function republishLedger(
   for (;;) {
     const { rows } = await pool.query<{ id: string; a: string; b: string; result: string; accepted_at: Date }>(
       `SELECT id, a, b, result, accepted_at FROM additions
-       WHERE $1::timestamptz IS NULL OR (accepted_at, id) > ($1::timestamptz, $2::uuid)
+       WHERE accepted_at >= (SELECT horizon FROM inbox_horizon)
+         AND ($1::timestamptz IS NULL OR (accepted_at, id) > ($1::timestamptz, $2::uuid))
        ORDER BY accepted_at, id LIMIT $3`,
       [after?.acceptedAt ?? null, after?.id ?? null, pageSize],
     );
