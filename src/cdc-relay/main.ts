@@ -19,7 +19,7 @@ runProcess(logger, async () => {
   const pool = createPool({ url: config.databaseUrl, max: 3, applicationName: 'sumstream-cdc-relay' }, (error) =>
     logger.warn({ err: error }, 'idle PostgreSQL connection failed'),
   );
-  await checkReplicationPrerequisites(pool);
+  await checkReplicationPrerequisites(pool, ({ problem, fix }) => logger.warn(`${problem} ${fix}`));
   await migrateIfEnabled(pool, config.migrate, logger);
   // A first install creates the slot here, so WAL is kept from the start; a lost slot is the active relay's to report.
   await guardSlot(pool, config);

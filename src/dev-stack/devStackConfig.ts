@@ -1,11 +1,14 @@
 import path from 'node:path';
+import { ConfigError } from '../shared/config/ConfigError.js';
 import type { Env } from '../shared/config/envReader.js';
 import { knob, type KnobValues, readKnobs } from '../shared/config/knob.js';
 import { PORT_KNOBS } from '../shared/config/portKnobs.js';
 import { DEBEZIUM_DEFAULTS, DEBEZIUM_VERSION } from './debeziumInstance.js';
+import { isPostgresSize, POSTGRES_DEFAULTS } from './postgresInstance.js';
 import { REPO_ROOT } from './serviceProcess.js';
 
 const DEFAULT_HOME = path.join(REPO_ROOT, '.sumstream');
+const PG_MAX_SLOT_WAL_KEEP_SIZE = 'SUMSTREAM_PG_MAX_SLOT_WAL_KEEP_SIZE';
 
 /** `npm start`: the development stack's own servers and what it starts. */
 export const DEV_STACK_KNOBS = {
@@ -21,6 +24,19 @@ export const DEV_STACK_KNOBS = {
     'SUMSTREAM_PG_BIN',
     "PostgreSQL bin folder (pg_ctl, initdb) of the project-owned server, e.g. another version's.",
     'the highest `/usr/lib/postgresql/*/bin`',
+  ),
+  pgMaxSlotWalKeepSize: knob.derived(
+    PG_MAX_SLOT_WAL_KEEP_SIZE,
+    `\`${POSTGRES_DEFAULTS.maxSlotWalKeepSize}\``,
+    '`max_slot_wal_keep_size` of the project-owned PostgreSQL: the most WAL a replication slot may hold back before PostgreSQL invalidates it (then `sumstream cdc resync`). A size such as `4GB` or `512MB`, or `-1` for unlimited.',
+    (r) => {
+      const value = r.string(PG_MAX_SLOT_WAL_KEEP_SIZE, POSTGRES_DEFAULTS.maxSlotWalKeepSize);
+      if (isPostgresSize(value)) return value;
+      throw new ConfigError(
+        `${PG_MAX_SLOT_WAL_KEEP_SIZE}=${JSON.stringify(value)} is not a PostgreSQL size; set it to e.g. 4GB or 512MB, -1 for unlimited, or unset it to use ${POSTGRES_DEFAULTS.maxSlotWalKeepSize}.`,
+      );
+    },
+    POSTGRES_DEFAULTS.maxSlotWalKeepSize,
   ),
   amqpPort: PORT_KNOBS.amqpPort,
   rabbitBin: knob.optional(

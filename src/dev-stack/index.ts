@@ -16,7 +16,7 @@ export { ClusterStack } from './cluster/clusterStack.js';
 export { activeRelay, queueStatus } from './cluster/clusterStatus.js';
 export { ManagedService } from './managedService.js';
 export { cutFrom, healPartition } from './netns.js';
-export { findPostgresBin, type PostgresInstance, startPostgres } from './postgresInstance.js';
+export { findPostgresBin, POSTGRES_DEFAULTS, type PostgresInstance, startPostgres } from './postgresInstance.js';
 export { COMPOSE_PROMETHEUS_CONFIG, COMPOSE_TARGETS, renderComposePrometheusConfig } from './prometheusConfig.js';
 export { type ChildInstance, startPostgresExporter, startPrometheus } from './prometheusInstance.js';
 export { type RabbitInstance, startRabbit } from './rabbitInstance.js';

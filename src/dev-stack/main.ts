@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       dataDir: path.join(config.home, 'postgres', 'data'),
       port: config.pgPort,
       binDir: config.pgBin,
+      maxSlotWalKeepSize: config.pgMaxSlotWalKeepSize,
       log: (l) => say('dev-stack', l),
     });
     stops.push(() => pg.stop());

@@ -20,6 +20,15 @@ import pg from 'pg';
 import { isPortOpen, run, runOk, tailFile, type RunResult } from './exec.js';
 import { inNamespace } from './netns.js';
 
+/**
+ * The server's defaults. `maxSlotWalKeepSize`: the most WAL a replication slot may hold back
+ * (`max_slot_wal_keep_size`); past it PostgreSQL invalidates the slot at its next checkpoint instead of
+ * filling the disk (docs/operations.md, "WAL: the slot's bound"). 4GB: at about 0.6 kB of WAL per
+ * addition, some 6 hours of a stopped relay at the load tool's 300 additions a second, and still small
+ * beside a laptop's free disk.
+ */
+export const POSTGRES_DEFAULTS = { maxSlotWalKeepSize: '4GB' } as const;
+
 export interface PostgresInstanceOptions {
   /** Absolute path of the cluster directory; created and initdb'ed if missing or empty. */
   dataDir: string;
@@ -31,7 +40,12 @@ export interface PostgresInstanceOptions {
   netns?: string;
   /** Another network (CIDR) allowed in, with the role's password (scram-sha-256). Default: loopback only. */
   clientCidr?: string;
-  /** More postgresql.conf settings, e.g. `{ wal_sender_timeout: '5s' }`. */
+  /**
+   * `max_slot_wal_keep_size`: a PostgreSQL size (`4GB`, `512MB`, a number of MB) or `-1` for unlimited.
+   * Default `POSTGRES_DEFAULTS.maxSlotWalKeepSize`.
+   */
+  maxSlotWalKeepSize?: string;
+  /** More postgresql.conf settings, e.g. `{ wal_sender_timeout: '5s' }`; they win over the ones above. */
   settings?: Readonly<Record<string, string>>;
   /** Folder holding pg_ctl, initdb and postgres (`SUMSTREAM_PG_BIN`). Default: the highest /usr/lib/postgresql/<version>/bin. */
   binDir?: string | undefined;
@@ -81,6 +95,11 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
   const { dataDir, port } = options;
   const host = options.host ?? '127.0.0.1';
   const log = options.log ?? (() => {});
+  const maxSlotWalKeepSize = options.maxSlotWalKeepSize ?? POSTGRES_DEFAULTS.maxSlotWalKeepSize;
+  if (!isPostgresSize(maxSlotWalKeepSize))
+    throw new Error(
+      `max_slot_wal_keep_size must be a PostgreSQL size such as 4GB or 512MB, or -1 for unlimited; got ${JSON.stringify(maxSlotWalKeepSize)}.`,
+    );
   if (!path.isAbsolute(dataDir)) throw new Error(`postgres dataDir must be absolute, got ${dataDir}`);
   const bin = findPostgresBin(options.binDir);
   const base = path.dirname(dataDir);
@@ -141,7 +160,10 @@ export async function startPostgres(options: PostgresInstanceOptions): Promise<P
       );
     }
     await writeConf('pg_hba.conf', hba(options.clientCidr));
-    await writeConf('sumstream.conf', serverConf(host, port, socketDir, options.settings ?? {}));
+    await writeConf(
+      'sumstream.conf',
+      serverConf(host, port, socketDir, { max_slot_wal_keep_size: `'${maxSlotWalKeepSize}'`, ...options.settings }),
+    );
     const t0 = Date.now();
     await pgOk('pg_ctl', ['start', '-w', '-t', '120', '-D', dataDir, '-l', logFile]);
     log(`postgres: started on ${host}:${port} in ${Date.now() - t0} ms (log: ${logFile})`);
@@ -237,6 +259,11 @@ async function runningPort(
   if (status.code !== 0) return undefined;
   const lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
   return Number(lines[3]);
+}
+
+/** A PostgreSQL size (`4GB`, `512MB`, `64kB`, or a plain number in the setting's unit), or -1. */
+export function isPostgresSize(value: string): boolean {
+  return /^(-1|\d+(kB|MB|GB|TB)?)$/.test(value);
 }
 
 function serverConf(host: string, port: number, socketDir: string, settings: Readonly<Record<string, string>>): string {

@@ -29,6 +29,7 @@ import {
   haproxyConfigFiles,
   haproxyEnv,
   COMPOSE_TARGETS,
+  POSTGRES_DEFAULTS,
   renderComposePrometheusConfig,
   REPO_ROOT,
   requireTool,
@@ -148,6 +149,8 @@ describe('docker-compose.yml', () => {
       ].sort(),
     );
     expect(services['postgres']!.command).toEqual(expect.arrayContaining(['-c', 'wal_level=logical']));
+    // The slot's WAL bound is the dev stack's (docs/operations.md, "WAL: the slot's bound").
+    expect(services['postgres']!.command).toContain(`max_slot_wal_keep_size=${POSTGRES_DEFAULTS.maxSlotWalKeepSize}`);
     expect(services['rabbitmq']!.image).toMatch(/^rabbitmq:3\.1[0-9]-management$/); // 3.10+: quorum queues with delivery limits
     expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/enabled_plugins'), 'utf8').trim()).toBe(
       '[rabbitmq_management,rabbitmq_prometheus].',

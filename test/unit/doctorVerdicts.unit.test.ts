@@ -9,6 +9,7 @@ import {
   type SlotState,
   slotCapacityVerdict,
   slotVerdict,
+  slotWalLimitVerdict,
   versionVerdict,
 } from '../../src/cli/doctor/postgresVerdicts.js';
 
@@ -118,6 +119,23 @@ describe('doctor verdicts', () => {
     expect(migrationsVerdict(files, ['0001_a.sql'])).toMatchObject({ status: 'FAIL', detail: '1 pending: 0002_b.sql' });
     expect(migrationsVerdict(files, files)).toMatchObject({ status: 'OK', detail: 'all 2 applied (0002_b.sql last)' });
     expect(migrationsVerdict(files, [...files, '0003_c.sql']).status).toBe('WARN');
+  });
+
+  it('max_slot_wal_keep_size: WARN (never FAIL) while a slot may keep WAL without bound, with the statement that bounds it', () => {
+    expect(slotWalLimitVerdict(4096)).toMatchObject({
+      name: 'max_slot_wal_keep_size',
+      status: 'OK',
+      detail: '4.0 GiB: a slot that holds more is invalidated (then `sumstream cdc resync`)',
+    });
+    expect(slotWalLimitVerdict(-1)).toMatchObject({
+      status: 'WARN',
+      detail: expect.stringMatching(/is -1 \(unlimited\)/),
+      fix: expect.stringMatching(/ALTER SYSTEM SET max_slot_wal_keep_size = '4GB'; SELECT pg_reload_conf\(\);/),
+    });
+    expect(slotWalLimitVerdict(undefined)).toMatchObject({
+      status: 'WARN',
+      detail: expect.stringMatching(/before PostgreSQL 13/),
+    });
   });
 
   it('formats bytes in binary units', () => {

@@ -13,6 +13,7 @@ import {
   migrationsVerdict,
   publicationVerdict,
   relaySlotVerdict,
+  slotWalLimitVerdict,
   senderCapacityVerdict,
   type SlotState,
   slotCapacityVerdict,
@@ -86,6 +87,7 @@ export async function checkPostgres(options: CheckPostgresOptions): Promise<Chec
             fix: `${roleProblem.fix} (If the relay connects as another role, run doctor with its DATABASE_URL.)`,
           },
     );
+    add(slotWalLimitVerdict(prerequisites.maxSlotWalKeepSizeMb));
 
     const slots = (
       await client.query<{

@@ -2,6 +2,7 @@
  * The pure decisions of the PostgreSQL checks: what the server reported → OK / WARN / FAIL with
  * the fix. The queries live in checkPostgres.ts.
  */
+import { slotWalLimitProblem } from '../../shared/db/checkReplicationPrerequisites.js';
 import type { CheckResult } from './doctorReport.js';
 
 type Verdict = Omit<CheckResult, 'group'>;
@@ -30,6 +31,28 @@ export function versionVerdict(version: string, versionNum: number): Verdict {
     status: 'FAIL',
     detail: `PostgreSQL ${version} has no pgoutput logical replication`,
     fix: `Use PostgreSQL ${TESTED_MAJOR} or newer.`,
+    data,
+  };
+}
+
+/** `max_slot_wal_keep_size` (MB, -1 unlimited, undefined before PostgreSQL 13): unbounded is a WARN, never a FAIL. */
+export function slotWalLimitVerdict(maxSlotWalKeepSizeMb: number | undefined): Verdict {
+  const name = 'max_slot_wal_keep_size';
+  const data = { maxSlotWalKeepSizeMb: maxSlotWalKeepSizeMb ?? null };
+  const problem = slotWalLimitProblem(maxSlotWalKeepSizeMb);
+  if (problem !== undefined) return { name, status: 'WARN', detail: problem.problem, fix: problem.fix, data };
+  if (maxSlotWalKeepSizeMb === undefined)
+    return {
+      name,
+      status: 'WARN',
+      detail: 'not a setting of this server (before PostgreSQL 13): a slot may keep WAL without bound',
+      fix: `Upgrade to PostgreSQL ${TESTED_MAJOR} or newer.`,
+      data,
+    };
+  return {
+    name,
+    status: 'OK',
+    detail: `${formatBytes(BigInt(maxSlotWalKeepSizeMb) * 1024n * 1024n)}: a slot that holds more is invalidated (then \`sumstream cdc resync\`)`,
     data,
   };
 }

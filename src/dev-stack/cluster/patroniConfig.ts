@@ -2,6 +2,7 @@
  * Patroni's configuration for one PostgreSQL node of the cluster, as data (written as JSON, which
  * Patroni reads as YAML). Pure. What each setting is for: docs/postgres-ha.md.
  */
+import { POSTGRES_DEFAULTS } from '../postgresInstance.js';
 import { type ClusterHost, type ClusterPlan, HOST_PORTS, hostsOf } from './clusterPlan.js';
 
 /** Patroni's scope (the cluster's name in etcd) and the passwords of its roles: a dev cluster on a private bridge. */
@@ -71,6 +72,8 @@ export function patroniConfig(options: PatroniNodeOptions): Record<string, unkno
             tcp_keepalives_count: 3,
             tcp_user_timeout: 3000,
             wal_sender_timeout: '5s',
+            // As `npm start`'s server: a slot nobody streams from is invalidated at this bound, not left to fill the disk.
+            max_slot_wal_keep_size: POSTGRES_DEFAULTS.maxSlotWalKeepSize,
             ...options.parameters,
           },
         },
