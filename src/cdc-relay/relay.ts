@@ -1,14 +1,16 @@
 import type pg from 'pg';
 import { backoffMs, sleep } from '../shared/backoff.js';
 import type { Logger } from '../shared/log/createLogger.js';
+import { LABEL } from '../shared/metrics/metricNames.js';
 import { LeaderLock } from './leaderLock.js';
 import type { RelayMetrics } from './relayMetrics.js';
+import { readSlotWal } from './readSlotWal.js';
 import { type ReplicationSessionOptions, runReplicationSession } from './replicationSession.js';
 import { guardSlot, slotLostProblem } from './slotGuard.js';
 
 export const RELAY_DEFAULTS = { stepDownAfterMs: 20_000, slotRecheckMs: 5_000 } as const;
 
-export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed'> {
+export interface RelayOptions extends Omit<ReplicationSessionOptions, 'onConfirmed' | 'onHeldBack'> {
   pool: pg.Pool;
   standbyPollMs: number;
   /**
@@ -42,6 +44,8 @@ export class Relay {
   constructor(private readonly options: RelayOptions) {}
 
   start(): void {
+    const { topology, metrics } = this.options;
+    metrics.queueMaxLength.set({ [LABEL.queue]: topology.queue }, topology.maxLength);
     this.running = this.lead();
     this.lagTimer = setInterval(() => void this.sampleLag(), 2000);
   }
@@ -97,7 +101,8 @@ export class Relay {
             if (leadership.signal.aborted) break;
             this.setState(attempt === 0 ? 'active' : 'reconnecting');
           }
-          await runReplicationSession({ ...this.options, onConfirmed }, leadership.signal);
+          // A session held back by a full queue reaches both stores: no failing to step down for.
+          await runReplicationSession({ ...this.options, onConfirmed, onHeldBack: onConfirmed }, leadership.signal);
         } catch (error) {
           if (leadership.signal.aborted) break;
           metrics.reconnects.inc();
@@ -154,13 +159,15 @@ export class Relay {
     this.options.metrics.active.set(state === 'standby' ? 0 : 1);
   }
 
+  /** The slot's lag and the WAL it holds against the server's bound (`readSlotWal`). */
   private async sampleLag(): Promise<void> {
+    const { metrics } = this.options;
     try {
-      const { rows } = await this.options.pool.query<{ lag: string | null }>(
-        'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
-        [this.options.slot],
-      );
-      if (rows[0]?.lag != null) this.options.metrics.slotLag.set(Number(rows[0].lag));
+      const wal = await readSlotWal(this.options.pool, this.options.slot);
+      metrics.slotWalLimit.set(wal.limitBytes);
+      if (wal.lagBytes !== undefined) metrics.slotLag.set(wal.lagBytes);
+      if (wal.retainedBytes !== undefined) metrics.slotRetainedWal.set(wal.retainedBytes);
+      if (wal.safeBytes !== undefined) metrics.slotSafeWal.set(wal.safeBytes);
     } catch {
       // The database is down; the session's own errors say so.
     }

@@ -4,11 +4,13 @@ import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { assertTopology } from '../shared/messaging/assertTopology.js';
 import { connectAmqp, dropConnection, withDeadline } from '../shared/messaging/connectAmqp.js';
-import { PUBLISHED_AT_HEADER } from '../shared/vocabulary.js';
 import { ConfirmTracker } from './confirmTracker.js';
 import { decodeOutboxInsert, type InsertMessage, type OutboxEvent } from './decodeOutboxInsert.js';
 import { formatLsn, parseLsn } from './lsn.js';
+import { PublishBackpressure } from './publishBackpressure.js';
+import { publishOutboxEvent } from './publishOutboxEvent.js';
 import type { RelayMetrics } from './relayMetrics.js';
+import { replicationSocket } from './replicationSocket.js';
 import { SyncStandbyGate } from './syncStandbyGate.js';
 
 /** Opening the channel and declaring the topology on a connected node, ms; longer means a stuck node. */
@@ -44,14 +46,19 @@ export interface ReplicationSessionOptions {
   logger: Logger;
   /** Called whenever an LSN is confirmed to PostgreSQL. */
   onConfirmed?: (lsn: string) => void;
+  /** Called when RabbitMQ starts refusing publishes (queue full): the session holds back, it has not failed. */
+  onHeldBack?: () => void;
 }
 
 /**
  * One replication session: streams the slot from its confirmed LSN, publishes each outbox
  * insert with publisher confirms (pipelined, up to `maxInFlight` unconfirmed), and reports an
- * LSN to PostgreSQL only once RabbitMQ confirmed every event before it. Any failure ends the
- * session (the promise rejects); the next one resumes from the last confirmed LSN, so events
- * may be published again but never lost: the sum-service de-duplicates by event id.
+ * LSN to PostgreSQL only once RabbitMQ confirmed every event before it. A publish RabbitMQ
+ * refuses (a nack: the queue is at its length bound) is backpressure, not a failure: the stream is
+ * paused and the refused events are published again in order until confirmed
+ * (`PublishBackpressure`), while status updates keep the walsender from timing out. Any failure
+ * ends the session (the promise rejects); the next one resumes from the last confirmed LSN, so
+ * events may be published again but never lost: the sum-service de-duplicates by event id.
  */
 export async function runReplicationSession(options: ReplicationSessionOptions, signal: AbortSignal): Promise<void> {
   const { topology, metrics, logger } = options;
@@ -66,7 +73,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     { connectionString: options.databaseUrl, application_name: 'sumstream-cdc-relay' },
     // Never acknowledge on receipt or on a timer: only what RabbitMQ confirmed. Flow control
     // stays off so data and keepalives reach the handlers synchronously, in stream order;
-    // backpressure pauses the socket instead (see `pauseStream`).
+    // backpressure pauses the socket instead (see `pause`).
     { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
   );
   let fail: (error: Error) => void = () => undefined;
@@ -76,25 +83,33 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
   let reported = 0n;
   let lastReportAt = 0;
   let lastConfirmAt = Date.now();
-  let lastPublishConfirmAt = Date.now();
+  // Publishes RabbitMQ has not answered yet (ack or nack), and when it last answered one.
+  let unanswered = 0;
+  let lastAnswerAt = Date.now();
+  // True while the replication socket is not read (too many unconfirmed events, or held back).
+  let paused = false;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? REPLICATION_SESSION_DEFAULTS.confirmTimeoutMs;
+  const socket = replicationSocket(service);
   const report = (force: boolean) => {
     const lsn = tracker.confirmedLsn;
-    if (lsn === 0n) return;
     if (lsn > reported || force || Date.now() - lastReportAt > 5000) {
+      lastReportAt = Date.now();
+      // Nothing confirmed yet this session (held back from its first event, say): still answer.
+      if (lsn === 0n) return socket.keepalive();
       void service.acknowledge(formatLsn(lsn - 1n)); // acknowledge() reports its argument + 1 ("last byte + 1"); lsn already is an end position
       if (lsn > reported) {
         reported = lsn;
         lastConfirmAt = Date.now();
         options.onConfirmed?.(formatLsn(lsn));
       }
-      lastReportAt = Date.now();
     }
   };
+  let backpressure: PublishBackpressure<{ seq: number; event: OutboxEvent }> | undefined;
   const timer = setInterval(() => {
-    report(false);
-    if (tracker.inFlight > 0 && Date.now() - lastPublishConfirmAt > confirmTimeoutMs)
-      fail(new Error(`RabbitMQ confirmed none of ${tracker.inFlight} events for ${confirmTimeoutMs} ms`));
+    // While the socket is not read, the walsender's keepalive requests go unseen: send a status every tick.
+    report(paused);
+    if (unanswered > 0 && Date.now() - lastAnswerAt > confirmTimeoutMs)
+      fail(new Error(`RabbitMQ answered none of ${unanswered} publishes for ${confirmTimeoutMs} ms`));
     metrics.secondsSinceConfirm.set((Date.now() - lastConfirmAt) / 1000);
   }, options.statusIntervalMs ?? REPLICATION_SESSION_DEFAULTS.statusIntervalMs);
 
@@ -117,7 +132,7 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     );
     channel.once('close', () => fail(new Error('RabbitMQ channel closed')));
     await withDeadline(assertTopology(channel, topology), SETUP_TIMEOUT_MS, 'declaring the topology');
-    // mandatory: an event no queue would take comes back instead of vanishing.
+    // Published with mandatory: an event no queue would take comes back instead of vanishing.
     channel.on('return', (message: { properties: { messageId?: string } }) =>
       fail(
         new Error(
@@ -127,54 +142,87 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     );
 
     let eventsInTransaction = 0;
-    let paused = false;
     // With the gate: the transaction being received, and those waiting for the synchronous standby.
     let receiving: OutboxEvent[] | undefined;
     const waiting: { events: OutboxEvent[]; endLsn: bigint }[] = [];
     let held = 0;
     let gatePolling = false;
-    const socket = () =>
-      (service as unknown as { _connection?: { stream?: { pause(): void; resume(): void } } })._connection?.stream;
-    const pauseIfFull = () => {
-      if (!paused && tracker.inFlight + held >= maxInFlight) {
+    const pause = () => {
+      if (!paused) {
         paused = true;
-        socket()?.pause();
+        socket.pause();
       }
     };
+    const pauseIfFull = () => {
+      if (tracker.inFlight + held >= maxInFlight) pause();
+    };
+    const resumeIfDrained = () => {
+      if (paused && !backpressure!.holding && tracker.inFlight + held < maxInFlight / 2) {
+        paused = false;
+        socket.resume();
+      }
+    };
+    let rejectedInEpisode = 0;
+    backpressure = new PublishBackpressure({
+      publish: ({ seq, event }) => {
+        // Also called from a retry timer: a throw (the channel just closed) ends the session.
+        try {
+          publish(seq, event);
+        } catch (error) {
+          fail(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+      onStart: () => {
+        pause();
+        metrics.backpressure.set(1);
+        logger.warn(
+          { queue: topology.queue, maxLength: topology.maxLength, unconfirmed: tracker.inFlight },
+          'RabbitMQ refuses publishes (queue full?); holding the replication stream back and retrying until it accepts them',
+        );
+        options.onHeldBack?.();
+      },
+      onEnd: (heldMs) => {
+        metrics.backpressure.set(0);
+        logger.info(
+          { queue: topology.queue, heldMs, rejected: rejectedInEpisode },
+          'RabbitMQ accepts publishes again; replication stream resumed',
+        );
+        rejectedInEpisode = 0;
+        resumeIfDrained();
+      },
+    });
+    // Hands an event from the stream over in stream order: published now, or kept behind refused ones.
     const publishEvent = (event: OutboxEvent) => {
-      if (tracker.inFlight === 0) lastPublishConfirmAt = Date.now();
       const seq = tracker.published();
+      if (backpressure!.holding) backpressure!.hold({ seq, event });
+      else publish(seq, event);
+    };
+    const publish = (seq: number, event: OutboxEvent) => {
+      if (unanswered++ === 0) lastAnswerAt = Date.now();
       const started = process.hrtime.bigint();
-      channel.publish(
-        topology.exchange,
-        topology.routingKey,
-        Buffer.from(event.body),
-        {
-          persistent: true,
-          mandatory: true,
-          messageId: event.id,
-          type: event.type,
-          contentType: 'application/json',
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: {
-            id: event.id,
-            aggregatetype: event.aggregateType,
-            aggregateid: event.aggregateId,
-            [PUBLISHED_AT_HEADER]: Date.now(),
-          },
-        },
-        (error: unknown) => {
-          if (error) return fail(new Error(`RabbitMQ refused event ${event.id}`, { cause: error }));
+      publishOutboxEvent(channel, topology, event, (outcome) => {
+        if (hasFailed) return;
+        unanswered--;
+        lastAnswerAt = Date.now();
+        try {
+          if (outcome === 'refused') {
+            metrics.publishRejected.inc();
+            rejectedInEpisode++;
+            logger.debug({ eventId: event.id }, 'event refused by RabbitMQ; will retry');
+            return backpressure!.refused({ seq, event });
+          }
+          if (outcome !== 'confirmed')
+            return fail(new Error(`RabbitMQ did not take event ${event.id}`, { cause: outcome }));
           metrics.confirmDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
           metrics.published.inc();
-          lastPublishConfirmAt = Date.now();
           tracker.confirm(seq);
-          if (paused && tracker.inFlight + held < maxInFlight / 2) {
-            paused = false;
-            socket()?.resume();
-          }
-        },
-      );
+          backpressure!.confirmed(seq);
+          resumeIfDrained();
+        } catch (cause) {
+          // A throw in a confirm callback would go uncaught: it ends the session instead.
+          fail(cause instanceof Error ? cause : new Error(String(cause)));
+        }
+      });
       logger.debug({ eventId: event.id }, 'event published');
     };
     // Publishes, in commit order, every waiting transaction the synchronous standby has flushed;
@@ -261,10 +309,15 @@ export async function runReplicationSession(options: ReplicationSessionOptions, 
     await Promise.race([streaming, failed, stopped]);
     // Stopping cleanly: wait briefly for outstanding confirms so their LSN can be reported.
     const deadline = Date.now() + 2000;
-    while (tracker.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (unanswered > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     report(true);
   } finally {
     clearInterval(timer);
+    backpressure?.close();
+    if (backpressure?.holding) {
+      metrics.backpressure.set(0);
+      logger.info({ queue: topology.queue }, 'replication session ended while held back by RabbitMQ');
+    }
     await gate?.close();
     await service.destroy().catch(() => undefined);
     // destroy() removes every listener; a late error from its dying connection must not crash us.

@@ -70,4 +70,44 @@ describe('assertTopology (real RabbitMQ)', () => {
       /exists with other arguments.*set SUMSTREAM_QUEUE to a new name/,
     );
   });
+
+  it('refuses publishes beyond the length bound (reject-publish: a nack, nothing dropped)', async () => {
+    const bounded = { ...topology, queue: 'bounded', routingKey: 'bounded', maxLength: 2 };
+    const channel = await connection.createConfirmChannel();
+    await assertTopology(channel, bounded);
+    const publish = (id: string) =>
+      new Promise<boolean>((resolve) =>
+        channel.publish(bounded.exchange, bounded.routingKey, Buffer.from('{}'), { messageId: id }, (error) =>
+          resolve(!error),
+        ),
+      );
+    // Quorum queues check the bound after an enqueue: the message that crosses it is still taken.
+    expect([await publish('1'), await publish('2'), await publish('3')]).toEqual([true, true, true]);
+    expect(await publish('4')).toBe(false);
+    expect((await channel.checkQueue(bounded.queue)).messageCount).toBe(3);
+    const first = await channel.get(bounded.queue, { noAck: true });
+    expect(first && first.properties.messageId).toBe('1'); // the oldest was kept (not drop-head)
+    await channel.deleteQueue(bounded.queue);
+  });
+
+  it('names the fix when the queue was declared before it had a length bound', async () => {
+    const old = { ...topology, queue: 'unbounded', routingKey: 'unbounded' };
+    const channel = await connection.createChannel();
+    // The arguments SumStream declared before SUMSTREAM_QUEUE_MAX_LENGTH existed
+    await channel.assertQueue(old.queue, {
+      durable: true,
+      arguments: {
+        'x-queue-type': 'quorum',
+        'x-delivery-limit': old.deliveryLimit,
+        'x-dead-letter-exchange': old.deadLetterExchange,
+      },
+    });
+    const other = await connection.createChannel();
+    other.on('error', () => undefined);
+    const declared = assertTopology(other, old);
+    await expect(declared).rejects.toThrow(`x-max-length=${old.maxLength}, x-overflow=reject-publish`);
+    await expect(declared).rejects.toThrow(/inequivalent arg 'x-max-length'/);
+    await expect(declared).rejects.toThrow(`rabbitmqctl delete_queue ${old.queue}`);
+    await channel.deleteQueue(old.queue);
+  });
 });

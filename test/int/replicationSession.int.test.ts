@@ -389,11 +389,13 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     const refused = await addMany(5, 4_000);
     const lsnAfter = await currentLsn();
 
-    // Then the relay keeps failing and retrying (a nack ends the session), and the slot is not confirmed into them
-    await eventually(async () => expect(await counter(metrics.reconnects)).toBeGreaterThanOrEqual(2), {
+    // Then the relay holds back and keeps retrying (a nack is backpressure, not a failure), and the slot is not confirmed into them
+    await eventually(async () => expect(await counter(metrics.publishRejected)).toBeGreaterThanOrEqual(2), {
       timeoutMs: 15_000,
       intervalMs: 100,
     });
+    expect(await gauge(metrics.backpressure)).toBe(1);
+    expect(await counter(metrics.reconnects)).toBe(0);
     expect(await counter(metrics.published)).toBe(0);
     expect(await slotConfirmedPast(slot, lsnAfter)).toBe(false);
     const { rows } = await pool.query<{ ok: boolean }>(
@@ -406,8 +408,9 @@ describe('CDC relay (PostgreSQL logical replication -> RabbitMQ)', () => {
     await management('DELETE', `/api/policies/${encodeURIComponent(vhost.vhost)}/${policy}`);
     const { byId } = await collect(topology);
 
-    // Then the events arrive and the slot moves past them
+    // Then the events arrive, the relay is no longer held back, and the slot moves past them
     await eventually(() => expect(refused.every((r) => byId().has(r.id))).toBe(true), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await gauge(metrics.backpressure)).toBe(0), { timeoutMs: 10_000 });
     await eventually(async () => expect(await slotConfirmedPast(slot, lsnAfter)).toBe(true), { timeoutMs: 15_000 });
     await relay.close();
   });

@@ -41,6 +41,12 @@ export const TOPOLOGY_KNOBS = {
     { min: 1, max: 1000 },
     'Deliveries of one message before RabbitMQ dead-letters it (quorum queue `x-delivery-limit`).',
   ),
+  maxLength: knob.int(
+    'SUMSTREAM_QUEUE_MAX_LENGTH',
+    250_000,
+    { min: 1, max: 100_000_000 },
+    'Ready messages the queue holds before RabbitMQ refuses further publishes (`x-max-length` with `x-overflow: reject-publish`); the relay then holds back and the backlog waits in the replication slot (docs/operations.md).',
+  ),
 } as const;
 
 /** Logging, binding and start-up behaviour shared by every process. */

@@ -6,6 +6,11 @@ export const METRIC = {
   addIdempotentReplays: 'sumstream_add_idempotent_replays_total',
   additionsAccepted: 'sumstream_additions_accepted_total',
   addBatchSize: 'sumstream_add_batch_size',
+  ledgerPartitions: 'sumstream_ledger_partitions',
+  ledgerPartitionsExpired: 'sumstream_ledger_partitions_expired_total',
+  ledgerDefaultRows: 'sumstream_ledger_default_partition_rows',
+  ledgerMaintenanceFailures: 'sumstream_ledger_maintenance_failures_total',
+  idempotencyKeysPruned: 'sumstream_idempotency_keys_pruned_total',
 
   relayEventsPublished: 'sumstream_relay_events_published_total',
   relayConfirmDuration: 'sumstream_relay_publish_confirm_duration_seconds',
@@ -15,6 +20,12 @@ export const METRIC = {
   relayReconnects: 'sumstream_relay_reconnects_total',
   relayActive: 'sumstream_relay_active',
   relaySlotLost: 'sumstream_relay_slot_lost',
+  relayPublishRejected: 'sumstream_relay_publish_rejected_total',
+  relayBackpressure: 'sumstream_relay_backpressure',
+  queueMaxLength: 'sumstream_queue_max_length',
+  relaySlotRetainedWal: 'sumstream_relay_slot_retained_wal_bytes',
+  relaySlotSafeWal: 'sumstream_relay_slot_safe_wal_bytes',
+  relaySlotWalLimit: 'sumstream_relay_slot_wal_limit_bytes',
 
   eventsApplied: 'sumstream_events_applied_total',
   duplicatesSkipped: 'sumstream_duplicates_skipped_total',
@@ -25,6 +36,11 @@ export const METRIC = {
   eventsIgnored: 'sumstream_events_ignored_total',
   applyBatchSize: 'sumstream_apply_batch_size',
   applyRetries: 'sumstream_apply_retries_total',
+  inboxPruned: 'sumstream_inbox_pruned_total',
+  inboxHorizon: 'sumstream_inbox_horizon_timestamp_seconds',
+  inboxRetention: 'sumstream_inbox_retention_seconds',
+  inboxEventAge: 'sumstream_inbox_event_age_seconds',
+  inboxPruneFailures: 'sumstream_inbox_prune_failures_total',
   httpRequests: 'sumstream_http_requests_total',
   httpRequestDuration: 'sumstream_http_request_duration_seconds',
   currentSum: 'sumstream_sum',
@@ -43,6 +59,7 @@ export const LABEL = {
   status: 'status',
   reason: 'reason',
   transport: 'transport',
+  queue: 'queue',
 } as const;
 
 /** Buckets from 100 µs to 10 s: sub-millisecond RPCs and multi-second stalls both resolve. */
