@@ -40,10 +40,13 @@ export function publishOutboxEvent(
         [PUBLISHED_AT_HEADER]: Date.now(),
       },
     },
-    (error: unknown) => {
-      if (!error) done('confirmed');
-      else if (error instanceof Error && error.message === NACK_MESSAGE) done('refused');
-      else done(error instanceof Error ? error : new Error('RabbitMQ did not confirm the publish', { cause: error }));
-    },
+    (error: unknown) => done(publishOutcome(error)),
   );
+}
+
+/** The outcome of a publish from amqplib's confirm callback argument. */
+export function publishOutcome(error: unknown): PublishOutcome {
+  if (!error) return 'confirmed';
+  if (error instanceof Error && error.message === NACK_MESSAGE) return 'refused';
+  return error instanceof Error ? error : new Error('RabbitMQ did not confirm the publish', { cause: error });
 }

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     await assertTopology(channel, config.topology);
     const total = await republishLedger(pool, channel, config.topology, {
       onProgress: (n) => logger.info({ published: n }, 'progress'),
+      onRefused: (n) => logger.warn({ refused: n }, 'queue at its length bound; retrying the refused events'),
     });
     logger.info({ published: total }, 'every ledger event republished');
   } finally {

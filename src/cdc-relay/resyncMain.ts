@@ -27,6 +27,8 @@ async function main(): Promise<void> {
         publication: config.publication,
         table: config.table,
         onProgress: (published) => process.stderr.write(`republished ${published} ledger events\n`),
+        onRefused: (refused) =>
+          process.stderr.write(`queue at its length bound: ${refused} events refused, retrying them\n`),
       });
       console.log(
         [

@@ -2,7 +2,7 @@ import type { ConfirmChannel } from 'amqplib';
 import type pg from 'pg';
 import type { TopologyConfig } from '../shared/config/commonConfig.js';
 import { ensureSlot } from './ensureSlot.js';
-import { republishLedger } from './republishLedger.js';
+import { type RepublishOptions, republishLedger } from './republishLedger.js';
 import { currentTimeline, type SlotGuardOptions } from './slotGuard.js';
 
 export interface ResyncResult {
@@ -28,7 +28,7 @@ export async function resyncSlot(
   pool: pg.Pool,
   channel: ConfirmChannel,
   topology: TopologyConfig,
-  options: Omit<SlotGuardOptions, 'databaseUrl'> & { onProgress?: (published: number) => void },
+  options: Omit<SlotGuardOptions, 'databaseUrl'> & Pick<RepublishOptions, 'onProgress' | 'onRefused'>,
 ): Promise<ResyncResult> {
   const exists = async () =>
     ((await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [options.slot])).rowCount ?? 0) > 0;
@@ -47,7 +47,10 @@ export async function resyncSlot(
     'SELECT lost_reason FROM cdc_slots WHERE slot_name = $1',
     [options.slot],
   );
-  const published = await republishLedger(pool, channel, topology, { onProgress: options.onProgress });
+  const published = await republishLedger(pool, channel, topology, {
+    onProgress: options.onProgress,
+    onRefused: options.onRefused,
+  });
   // The slot must still be there: one dropped during the republish would lose what came after it.
   if (!(await exists()))
     throw new Error(`Replication slot ${options.slot} disappeared during the resync; run it again.`);

@@ -12,6 +12,7 @@ import { AdditionWriter, type RecordedAddition } from '../../src/add-service/add
 import { validateAddRequest } from '../../src/add-service/validateAddRequest.js';
 import { ensureSlot } from '../../src/cdc-relay/ensureSlot.js';
 import { Relay } from '../../src/cdc-relay/relay.js';
+import { republishLedger } from '../../src/cdc-relay/republishLedger.js';
 import { createRelayMetrics, type RelayMetrics } from '../../src/cdc-relay/relayMetrics.js';
 import { sleep } from '../../src/shared/backoff.js';
 import type { TopologyConfig } from '../../src/shared/config/commonConfig.js';
@@ -230,5 +231,40 @@ describe('queue length bound: the relay holds back at it and resumes once the qu
     await consumer.close();
     await inspect.close();
     await again.relay.close();
+  });
+
+  it('republishes a ledger larger than the room in the queue: refused events are retried until taken', async () => {
+    // Given a queue with room for 20 and a ledger of 50 more additions, and a slow consumer
+    const topology: TopologyConfig = { ...uniqueTopology(), maxLength: MAX_LENGTH };
+    const channel = await amqpConnection.createConfirmChannel();
+    await assertTopology(channel, topology);
+    const written = await addSequentially(50, 10_000);
+    const received = new Set<string>();
+    const reader = await amqpConnection.createChannel();
+    let reading = true;
+    const draining = (async () => {
+      while (reading) {
+        const message = await reader.get(topology.queue, { noAck: true });
+        if (message === false) await sleep(20);
+        else received.add(String(message.properties.messageId));
+        await sleep(5);
+      }
+    })();
+
+    // When the ledger is republished
+    let refused = 0;
+    const published = await republishLedger(pool, channel, topology, {
+      pageSize: 40,
+      onRefused: (n) => (refused += n),
+    });
+
+    // Then RabbitMQ refused some at its bound, and every addition was delivered in the end
+    expect(refused).toBeGreaterThan(0);
+    expect(published).toBeGreaterThanOrEqual(written.length);
+    await eventually(() => expect(written.filter((w) => !received.has(w.id))).toEqual([]), { timeoutMs: 20_000 });
+    reading = false;
+    await draining;
+    await reader.close();
+    await channel.close();
   });
 });
