@@ -12,6 +12,8 @@ export interface BenchEnvironment {
   databaseUrl: string;
   /** Management API of the benchmark's own RabbitMQ. */
   amqpManagementUrl: string;
+  /** AMQP URL (vhost '/') of the benchmark's own RabbitMQ. */
+  amqpUrl: string;
   /** Marker in the command lines of the PostgreSQL and RabbitMQ processes (their data folder). */
   runDir: string;
   machine: MachineInfo;
@@ -71,6 +73,7 @@ export async function startBenchEnvironment(processEnv: Env, log: (line: string)
   return {
     databaseUrl: postgres.url,
     amqpManagementUrl: rabbit.managementUrl,
+    amqpUrl: rabbit.url,
     runDir,
     processEnv,
     machine: {

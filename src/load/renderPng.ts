@@ -5,10 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+/** Pixel size of the page Chromium screenshots (the other converters take the SVG's own size). */
+export interface PngSize {
+  width: number;
+  height: number;
+}
+
 interface Converter {
   name: string;
   available(): boolean;
-  args(svgPath: string, pngPath: string): [string, string[]];
+  args(svgPath: string, pngPath: string, size: PngSize): [string, string[]];
 }
 
 function runs(command: string, args: string[], expect?: RegExp): boolean {
@@ -31,7 +37,7 @@ const CONVERTERS: Converter[] = [
   ...['chromium', 'chromium-browser', 'google-chrome'].map((binary): Converter => ({
     name: binary,
     available: () => runs(binary, ['--version']),
-    args: (svg, png) => [
+    args: (svg, png, size) => [
       binary,
       [
         '--headless',
@@ -39,7 +45,7 @@ const CONVERTERS: Converter[] = [
         '--no-sandbox',
         '--hide-scrollbars',
         `--screenshot=${png}`,
-        '--window-size=900,560',
+        `--window-size=${size.width},${size.height}`,
         `file://${svg}`,
       ],
     ],
@@ -48,11 +54,18 @@ const CONVERTERS: Converter[] = [
 
 let found: Converter | null | undefined;
 
-/** Converts `svgPath` (absolute) to `pngPath`; returns the converter used, or undefined when none is installed or it failed. */
-export function renderPng(svgPath: string, pngPath: string): string | undefined {
+/**
+ * Converts `svgPath` (absolute) to `pngPath`; returns the converter used, or undefined when none is
+ * installed or it failed. `size`: the SVG's width and height (default 900 x 560, the load tool's plots).
+ */
+export function renderPng(
+  svgPath: string,
+  pngPath: string,
+  size: PngSize = { width: 900, height: 560 },
+): string | undefined {
   if (found === undefined) found = CONVERTERS.find((converter) => converter.available()) ?? null;
   if (found === null) return undefined;
-  const [command, args] = found.args(svgPath, pngPath);
+  const [command, args] = found.args(svgPath, pngPath, size);
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
   return result.status === 0 && existsSync(pngPath) ? found.name : undefined;
 }

@@ -116,7 +116,11 @@ export async function injectFault(stack: ChaosStack, fault: PlannedFault): Promi
 }
 
 /** `kill -9`, stay down for `downMs`, start again and wait until it answers its readiness probe. */
-export async function killAndRestart(stack: ChaosStack, service: ServiceName, downMs: number): Promise<FaultResult> {
+export async function killAndRestart(
+  stack: Pick<ChaosStack, 'services'>,
+  service: ServiceName,
+  downMs: number,
+): Promise<FaultResult> {
   const managed = stack.services[service];
   const pid = managed.child?.pid;
   await managed.kill9();
@@ -161,7 +165,10 @@ export async function terminateWalsender(stack: ChaosStack, waitMs = 30_000): Pr
 }
 
 /** Closes every AMQP connection through the management API (the relay's and the consumer's). */
-export async function resetBrokerConnections(stack: ChaosStack, waitMs = 30_000): Promise<FaultResult> {
+export async function resetBrokerConnections(
+  stack: Pick<ChaosStack, 'management'>,
+  waitMs = 30_000,
+): Promise<FaultResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const list = await stack
