@@ -4,7 +4,7 @@
  * Starts its own stack with short retention, drives half its highest Add rate for --minutes with a
  * fault every --fault-every-seconds, samples memory, handles, table sizes, WAL, queue depth and
  * latency, checks the sum exactly, fits every series after the warm-up, and writes report.json,
- * report.md and the plots to --out (default bench/soak/). Exit codes: 0 every criterion met, 1 a
+ * report.md and the plots to --out (default bench/soak/report/). Exit codes: 0 every criterion met, 1 a
  * criterion failed or the sum is not exact, 2 bad options.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const outDir = path.resolve(REPO_ROOT, options.outDir ?? path.join('bench', 'soak'));
+  const outDir = path.resolve(REPO_ROOT, options.outDir ?? path.join('bench', 'soak', 'report'));
   // Ctrl-C ends the load early; the run still drains, checks and writes its report.
   const abort = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const)

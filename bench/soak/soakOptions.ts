@@ -43,7 +43,7 @@ export interface SoakOptions {
   /** A process's samples within this many seconds of its (re)start are left out of its fits. Default 60. */
   settleSeconds: number;
   retention: RetentionSettings;
-  /** Where report.json, report.md and the plots go. Default bench/soak/ (relative to the repository). */
+  /** Where report.json, report.md and the plots go. Default bench/soak/report/ (relative to the repository). */
   outDir: string | undefined;
 }
 
@@ -189,7 +189,7 @@ function soakProgram(): Command {
         r.idempotencyKeyRetentionSeconds,
       ),
     )
-    .addOption(new Option('--out <DIR>', 'where report.json, report.md and the plots go (default: bench/soak/)'));
+    .addOption(new Option('--out <DIR>', 'where report.json, report.md and the plots go (default: bench/soak/report/)'));
 }
 
 export const USAGE = helpText(
