@@ -189,7 +189,9 @@ function soakProgram(): Command {
         r.idempotencyKeyRetentionSeconds,
       ),
     )
-    .addOption(new Option('--out <DIR>', 'where report.json, report.md and the plots go (default: bench/soak/report/)'));
+    .addOption(
+      new Option('--out <DIR>', 'where report.json, report.md and the plots go (default: bench/soak/report/)'),
+    );
 }
 
 export const USAGE = helpText(
