@@ -80,7 +80,7 @@ describe('the sumstream CLI against real PostgreSQL, RabbitMQ and processes', ()
         /^ {2}OK {4}REPLICATION role {2,}role sumstream may replicate$/m,
         /^ {2}OK {4}publication sumstream_outbox {2,}publishes inserts of public\.outbox$/m,
         new RegExp(`^ {2}OK {4}slot ${stack.slot} {2,}active, lag \\d`, 'm'),
-        /^ {2}OK {4}migrations {2,}all 3 applied/m,
+        /^ {2}OK {4}migrations {2,}all 4 applied/m,
         /^ {2}OK {4}queue addition {2,}\d+ ready, 1 consumer$/m,
         /^ {2}OK {4}queue addition\.dead-letter {2,}no dead letters$/m,
         /^ {2}OK {4}bindings {2,}amq\.topic → addition \(addition\); sumstream\.dead-letter → addition\.dead-letter$/m,
@@ -177,7 +177,12 @@ describe('the sumstream CLI against real PostgreSQL, RabbitMQ and processes', ()
         const migrated = await cli(['migrate', '--json'], brokenEnv);
         expect(migrated.code, migrated.stderr).toBe(0);
         expect(JSON.parse(migrated.stdout)).toEqual({
-          applied: ['0001_ledger_outbox.sql', '0002_sum_inbox.sql', '0003_cdc_slots.sql'],
+          applied: [
+            '0001_ledger_outbox.sql',
+            '0002_sum_inbox.sql',
+            '0003_cdc_slots.sql',
+            '0004_bounded_ledger_inbox.sql',
+          ],
         });
         const again = await cli(['migrate'], brokenEnv);
         expect(again).toMatchObject({ code: 0, stdout: 'nothing to apply\n' });
