@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { sleep } from '../shared/backoff.js';
+import { deleteInBatches } from '../shared/db/deleteInBatches.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import type { AddMetrics } from './addMetrics.js';
 
@@ -78,17 +79,14 @@ export class LedgerMaintainer {
     metrics.ledgerPartitions.set(round.partitions);
     metrics.ledgerPartitionsExpired.inc(round.expired);
     metrics.ledgerDefaultRows.set(Number(round.default_rows));
-    let keysPruned = 0;
-    for (;;) {
-      const { rowCount } = await pool.query(
-        `DELETE FROM idempotency_keys WHERE idempotency_key = ANY(ARRAY(
-           SELECT idempotency_key FROM idempotency_keys
-           WHERE accepted_at < clock_timestamp() - make_interval(secs => $1) LIMIT $2))`,
-        [this.options.idempotencyKeyRetentionSeconds, LEDGER_MAINTAINER_DEFAULTS.pruneBatch],
-      );
-      keysPruned += rowCount ?? 0;
-      if ((rowCount ?? 0) === 0 || this.stop.signal.aborted) break;
-    }
+    const keysPruned = await deleteInBatches(
+      pool,
+      `DELETE FROM idempotency_keys WHERE idempotency_key = ANY(ARRAY(
+         SELECT idempotency_key FROM idempotency_keys
+         WHERE accepted_at < clock_timestamp() - make_interval(secs => $1) LIMIT $2))`,
+      [this.options.idempotencyKeyRetentionSeconds, LEDGER_MAINTAINER_DEFAULTS.pruneBatch],
+      { signal: this.stop.signal },
+    );
     metrics.idempotencyKeysPruned.inc(keysPruned);
     return {
       created: round.created,

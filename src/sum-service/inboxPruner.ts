@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { sleep } from '../shared/backoff.js';
+import { deleteInBatches } from '../shared/db/deleteInBatches.js';
 import type { Logger } from '../shared/log/createLogger.js';
 import { INBOX_HORIZON_LOCK_KEY } from './applyEvents.js';
 import type { SumMetrics } from './sumMetrics.js';
@@ -51,18 +52,14 @@ export class InboxPruner {
     const { pool, metrics } = this.options;
     const horizon = await this.moveHorizon();
     metrics.inboxHorizon.set(horizon.getTime() / 1000);
-    let pruned = 0;
-    for (;;) {
-      const { rowCount } = await pool.query(
-        `DELETE FROM processed_events WHERE ctid = ANY(ARRAY(
-           SELECT ctid FROM processed_events WHERE event_at < $1 LIMIT $2))`,
-        [horizon, this.options.batchSize ?? INBOX_PRUNER_DEFAULTS.batchSize],
-      );
-      const deleted = rowCount ?? 0;
-      pruned += deleted;
-      metrics.inboxPruned.inc(deleted);
-      if (deleted === 0 || this.stop.signal.aborted) return { horizon, pruned };
-    }
+    const pruned = await deleteInBatches(
+      pool,
+      `DELETE FROM processed_events WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM processed_events WHERE event_at < $1 LIMIT $2))`,
+      [horizon, this.options.batchSize ?? INBOX_PRUNER_DEFAULTS.batchSize],
+      { signal: this.stop.signal, onBatch: (deleted) => metrics.inboxPruned.inc(deleted) },
+    );
+    return { horizon, pruned };
   }
 
   private async moveHorizon(): Promise<Date> {
